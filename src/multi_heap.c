@@ -1,0 +1,417 @@
+/*
+ * multi_heap.c — one heap over one region: the multi_heap.h API on top of the
+ * allocator core, with the heap's lock and its free-byte accounting.
+ *
+ * Accounting: free_bytes is the sum over free blocks of (payload + header),
+ * i.e. every byte of the pool not held by an allocated block. An allocation
+ * of a block with payload b takes b + header from it and a free gives it
+ * back, whatever merging or splitting the core does; multi_heap_check()
+ * verifies the figure against the blocks.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "multi_heap.h"
+
+#include <string.h>
+
+#include "heapcaps/multi_heap_ext.h"
+#include "port/port.h"
+#include "tlsf/tlsf_ops.h"
+
+struct multi_heap_info {
+    void *lock;
+    size_t free_bytes;
+    size_t minimum_free_bytes;
+    size_t region_size;
+};
+
+_Static_assert(sizeof(struct multi_heap_info) % sizeof(size_t) == 0,
+               "the core's control block follows the heap header, word aligned");
+
+static inline tlsf_t *core_of(multi_heap_handle_t heap)
+{
+    return (tlsf_t *)(void *)(heap + 1);
+}
+
+static inline void heap_lock(multi_heap_handle_t heap)
+{
+    if (heap->lock) {
+        heapcaps_port_lock(heap->lock);
+    }
+}
+
+static inline void heap_unlock(multi_heap_handle_t heap)
+{
+    if (heap->lock) {
+        heapcaps_port_unlock(heap->lock);
+    }
+}
+
+/* Bytes of the heap an allocated block holds: its payload and its header. */
+TLSF_HOT size_t held_by(const void *p)
+{
+    return tlsf_block_size(tlsf_block_from_payload(p)) + TLSF_WORD;
+}
+
+TLSF_HOT void note_taken(multi_heap_handle_t heap, size_t bytes)
+{
+    heap->free_bytes -= bytes;
+    if (heap->free_bytes < heap->minimum_free_bytes) {
+        heap->minimum_free_bytes = heap->free_bytes;
+    }
+}
+
+/* The operations that take a caller's pointer, for the corruption message. */
+typedef enum { OP_FREE, OP_REALLOC, OP_GET_SIZE } pointer_op_t;
+
+/* A pointer handed back to this heap that is not one of its allocated blocks
+ * means the caller or the heap is corrupt: stop with the address. */
+TLSF_COLD _Noreturn static void corrupt_pointer(multi_heap_handle_t heap, const void *p,
+                                                pointer_op_t op)
+{
+    static const char *const names[] = {"free()", "realloc()", "get_allocated_size()"};
+    heap_unlock(heap);
+    heapcaps_port_printf("CORRUPT HEAP: multi_heap.c %s detected at %p\n", names[op], p);
+    heapcaps_port_abort("heap corruption: pointer is not an allocated block of this heap");
+}
+
+TLSF_HOT void require_allocated(multi_heap_handle_t heap, const void *p, pointer_op_t op)
+{
+    if (TLSF_UNLIKELY(!tlsf_ops_is_allocated(core_of(heap), p))) {
+        corrupt_pointer(heap, p, op);
+    }
+}
+
+size_t heapcaps_multi_heap_min_region_size(void)
+{
+    return sizeof(struct multi_heap_info) + tlsf_min_create_size();
+}
+
+size_t heapcaps_multi_heap_overhead(multi_heap_handle_t heap)
+{
+    /* Whatever a fresh heap does not count as free: header, control block,
+     * end marker and the unaligned tail of the region. */
+    return heap ? heap->region_size - tlsf_initial_free_payload(core_of(heap)) -
+                      tlsf_block_overhead()
+                : 0;
+}
+
+multi_heap_handle_t multi_heap_register(void *start, size_t size)
+{
+    if (!start || ((uintptr_t)start & (sizeof(size_t) - 1)) ||
+        size < heapcaps_multi_heap_min_region_size()) {
+        return NULL;
+    }
+    multi_heap_handle_t heap = start;
+    tlsf_t *core = tlsf_create(heap + 1, size - sizeof(*heap));
+    if (!core) {
+        return NULL;
+    }
+    heap->lock = NULL;
+    heap->region_size = size;
+    heap->free_bytes = tlsf_initial_free_payload(core) + tlsf_block_overhead();
+    heap->minimum_free_bytes = heap->free_bytes;
+    return heap;
+}
+
+void multi_heap_set_lock(multi_heap_handle_t heap, void *lock)
+{
+    if (heap) {
+        heap->lock = lock;
+    }
+}
+
+/* The unlocked fast paths of malloc and free; their locked variants wrap
+ * them out of line, so a heap without a lock pays nothing for locking. */
+TLSF_HOT void *malloc_unlocked(multi_heap_handle_t heap, size_t size)
+{
+    void *p = tlsf_ops_malloc(core_of(heap), size);
+    if (p) {
+        note_taken(heap, held_by(p));
+    }
+    return p;
+}
+
+TLSF_COLD static void *malloc_locked(multi_heap_handle_t heap, size_t size)
+{
+    heapcaps_port_lock(heap->lock);
+    void *p = malloc_unlocked(heap, size);
+    heapcaps_port_unlock(heap->lock);
+    return p;
+}
+
+void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
+{
+    if (!heap) {
+        return NULL;
+    }
+    if (heap->lock) {
+        return malloc_locked(heap, size);
+    }
+    return malloc_unlocked(heap, size);
+}
+
+void *multi_heap_aligned_alloc(multi_heap_handle_t heap, size_t size, size_t alignment)
+{
+    return multi_heap_aligned_alloc_offs(heap, size, alignment, 0);
+}
+
+void *multi_heap_aligned_alloc_offs(multi_heap_handle_t heap, size_t size, size_t alignment,
+                                    size_t offset)
+{
+    if (!heap || !size || !alignment || (alignment & (alignment - 1)) ||
+        offset > heap->region_size) {
+        return NULL;
+    }
+    size_t word = tlsf_align_size();
+    offset = (offset + word - 1) & ~(word - 1);
+    heap_lock(heap);
+    void *p = tlsf_memalign_offs(core_of(heap), size, alignment, offset);
+    if (p) {
+        note_taken(heap, held_by(p));
+    }
+    heap_unlock(heap);
+    return p;
+}
+
+TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
+{
+    require_allocated(heap, p, OP_FREE);
+    heap->free_bytes += held_by(p);
+    tlsf_ops_free(core_of(heap), p);
+}
+
+TLSF_COLD static void free_locked(multi_heap_handle_t heap, void *p)
+{
+    heapcaps_port_lock(heap->lock);
+    free_unlocked(heap, p);
+    heapcaps_port_unlock(heap->lock);
+}
+
+void multi_heap_free(multi_heap_handle_t heap, void *p)
+{
+    if (!heap || !p) {
+        return;
+    }
+    if (heap->lock) {
+        free_locked(heap, p);
+    } else {
+        free_unlocked(heap, p);
+    }
+}
+
+void multi_heap_aligned_free(multi_heap_handle_t heap, void *p)
+{
+    multi_heap_free(heap, p);
+}
+
+void *multi_heap_realloc(multi_heap_handle_t heap, void *p, size_t size)
+{
+    if (!heap) {
+        return NULL;
+    }
+    if (!p) {
+        return multi_heap_malloc(heap, size);
+    }
+    if (!size) {
+        multi_heap_free(heap, p);
+        return NULL;
+    }
+    heap_lock(heap);
+    require_allocated(heap, p, OP_REALLOC);
+    size_t before = held_by(p);
+    void *result = tlsf_ops_realloc(core_of(heap), p, size);
+    if (result) {
+        /* Moved or not, the heap now holds the new block instead of the old. */
+        heap->free_bytes += before;
+        note_taken(heap, held_by(result));
+    }
+    heap_unlock(heap);
+    return result;
+}
+
+size_t multi_heap_get_allocated_size(multi_heap_handle_t heap, void *p)
+{
+    if (!heap || !p) {
+        return 0;
+    }
+    heap_lock(heap);
+    require_allocated(heap, p, OP_GET_SIZE);
+    size_t size = tlsf_block_size_of(p);
+    heap_unlock(heap);
+    return size;
+}
+
+size_t multi_heap_get_full_block_size(multi_heap_handle_t heap, void *p)
+{
+    return multi_heap_get_allocated_size(heap, p);
+}
+
+typedef struct {
+    multi_heap_walker_cb_t walker;
+    void *user;
+} walk_adapter_t;
+
+static bool walk_one(void *payload, size_t size, bool used, void *user)
+{
+    walk_adapter_t *adapter = user;
+    return adapter->walker(payload, size, used ? 1 : 0, adapter->user);
+}
+
+void multi_heap_walk(multi_heap_handle_t heap, multi_heap_walker_cb_t walker_func, void *user_data)
+{
+    if (!heap || !walker_func) {
+        return;
+    }
+    walk_adapter_t adapter = {walker_func, user_data};
+    heap_lock(heap);
+    tlsf_walk(core_of(heap), walk_one, &adapter);
+    heap_unlock(heap);
+}
+
+static bool dump_one(void *payload, size_t size, bool used, void *user)
+{
+    (void)user;
+    heapcaps_port_printf("Block %p data, size: %d bytes, Free: %s \n", payload, (int)size,
+                         used ? "No" : "Yes");
+    return true;
+}
+
+void multi_heap_dump(multi_heap_handle_t heap)
+{
+    if (!heap) {
+        return;
+    }
+    heap_lock(heap);
+    heapcaps_port_printf("Showing data for heap: %p \n", (void *)heap);
+    tlsf_walk(core_of(heap), dump_one, NULL);
+    heap_unlock(heap);
+}
+
+typedef struct {
+    size_t free_bytes;
+    size_t allocated_bytes;
+    size_t free_blocks;
+    size_t allocated_blocks;
+} block_totals_t;
+
+static bool add_up(void *payload, size_t size, bool used, void *user)
+{
+    (void)payload;
+    block_totals_t *totals = user;
+    if (used) {
+        totals->allocated_bytes += size;
+        totals->allocated_blocks++;
+    } else {
+        totals->free_bytes += size + tlsf_block_overhead();
+        totals->free_blocks++;
+    }
+    return true;
+}
+
+bool heapcaps_multi_heap_check_fault(multi_heap_handle_t heap, heapcaps_heap_fault_t *fault)
+{
+    if (!heap) {
+        return false;
+    }
+    heap_lock(heap);
+    tlsf_fault_t core_fault = {NULL, NULL};
+    bool ok = tlsf_check(core_of(heap), &core_fault);
+    if (ok) {
+        block_totals_t totals = {0, 0, 0, 0};
+        tlsf_walk(core_of(heap), add_up, &totals);
+        if (totals.free_bytes != heap->free_bytes) {
+            ok = false;
+            core_fault.address = &heap->free_bytes;
+            core_fault.problem = "free-byte count disagrees with the free blocks";
+        } else if (heap->minimum_free_bytes > heap->free_bytes) {
+            ok = false;
+            core_fault.address = &heap->minimum_free_bytes;
+            core_fault.problem = "minimum free bytes above the free bytes";
+        }
+    }
+    heap_unlock(heap);
+    if (fault) {
+        fault->address = ok ? NULL : core_fault.address;
+        fault->problem = ok ? NULL : core_fault.problem;
+    }
+    return ok;
+}
+
+bool multi_heap_check(multi_heap_handle_t heap, bool print_errors)
+{
+    heapcaps_heap_fault_t fault;
+    bool ok = heapcaps_multi_heap_check_fault(heap, &fault);
+    if (!ok && heap && print_errors) {
+        heapcaps_port_printf("CORRUPT HEAP: %s at %p\n", fault.problem, fault.address);
+    }
+    return ok;
+}
+
+size_t multi_heap_free_size(multi_heap_handle_t heap)
+{
+    return heap ? heap->free_bytes : 0;
+}
+
+size_t multi_heap_minimum_free_size(multi_heap_handle_t heap)
+{
+    return heap ? heap->minimum_free_bytes : 0;
+}
+
+void multi_heap_get_info(multi_heap_handle_t heap, multi_heap_info_t *info)
+{
+    if (!info) {
+        return;
+    }
+    memset(info, 0, sizeof(*info));
+    if (!heap) {
+        return;
+    }
+    block_totals_t totals = {0, 0, 0, 0};
+    heap_lock(heap);
+    tlsf_walk(core_of(heap), add_up, &totals);
+    info->total_free_bytes = heap->free_bytes;
+    info->total_allocated_bytes = totals.allocated_bytes;
+    info->largest_free_block = tlsf_largest_request(core_of(heap));
+    info->minimum_free_bytes = heap->minimum_free_bytes;
+    info->allocated_blocks = totals.allocated_blocks;
+    info->free_blocks = totals.free_blocks;
+    info->total_blocks = totals.allocated_blocks + totals.free_blocks;
+    heap_unlock(heap);
+}
+
+size_t multi_heap_reset_minimum_free_bytes(multi_heap_handle_t heap)
+{
+    if (!heap) {
+        return 0;
+    }
+    heap_lock(heap);
+    size_t previous = heap->minimum_free_bytes;
+    heap->minimum_free_bytes = heap->free_bytes;
+    heap_unlock(heap);
+    return previous;
+}
+
+void multi_heap_restore_minimum_free_bytes(multi_heap_handle_t heap,
+                                           const size_t new_minimum_free_bytes_value)
+{
+    if (!heap) {
+        return;
+    }
+    heap_lock(heap);
+    if (new_minimum_free_bytes_value < heap->minimum_free_bytes) {
+        heap->minimum_free_bytes = new_minimum_free_bytes_value;
+    }
+    heap_unlock(heap);
+}
+
+void *multi_heap_find_containing_block(multi_heap_handle_t heap, void *ptr)
+{
+    if (!heap) {
+        return NULL;
+    }
+    heap_lock(heap);
+    void *block = tlsf_find_containing_block(core_of(heap), ptr);
+    heap_unlock(heap);
+    return block;
+}

@@ -1,0 +1,24 @@
+/*
+ * port.h — everything the allocator layers need from the platform, in one
+ * small interface: locking, aborting with a message, and error output.
+ * A port (src/port/host, src/port/baremetal) implements these functions.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef HEAPCAPS_PORT_H
+#define HEAPCAPS_PORT_H
+
+#include <stdarg.h>
+
+/* Take and release a lock set with multi_heap_set_lock(); it must be
+ * recursive. Never called with NULL. */
+void heapcaps_port_lock(void *lock);
+void heapcaps_port_unlock(void *lock);
+
+/* Print a message (printf format) on the platform's error output. */
+void heapcaps_port_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* Stop the program after a fatal heap error; `message` says why. */
+_Noreturn void heapcaps_port_abort(const char *message);
+
+#endif /* HEAPCAPS_PORT_H */
