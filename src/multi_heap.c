@@ -125,9 +125,10 @@ void multi_heap_set_lock(multi_heap_handle_t heap, void *lock)
  * them out of line, so a heap without a lock pays nothing for locking. */
 TLSF_HOT void *malloc_unlocked(multi_heap_handle_t heap, size_t size)
 {
-    void *p = tlsf_ops_malloc(core_of(heap), size);
+    size_t block_size;
+    void *p = tlsf_ops_malloc(core_of(heap), size, &block_size);
     if (p) {
-        note_taken(heap, held_by(p));
+        note_taken(heap, block_size + TLSF_WORD);
     }
     return p;
 }
@@ -140,7 +141,7 @@ TLSF_COLD static void *malloc_locked(multi_heap_handle_t heap, size_t size)
     return p;
 }
 
-void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
+TLSF_ENTRY void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
 {
     if (!heap) {
         return NULL;
@@ -177,8 +178,7 @@ void *multi_heap_aligned_alloc_offs(multi_heap_handle_t heap, size_t size, size_
 TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
 {
     require_allocated(heap, p, OP_FREE);
-    heap->free_bytes += held_by(p);
-    tlsf_ops_free(core_of(heap), p);
+    heap->free_bytes += tlsf_ops_free(core_of(heap), p) + TLSF_WORD;
 }
 
 TLSF_COLD static void free_locked(multi_heap_handle_t heap, void *p)
@@ -188,7 +188,7 @@ TLSF_COLD static void free_locked(multi_heap_handle_t heap, void *p)
     heapcaps_port_unlock(heap->lock);
 }
 
-void multi_heap_free(multi_heap_handle_t heap, void *p)
+TLSF_ENTRY void multi_heap_free(multi_heap_handle_t heap, void *p)
 {
     if (!heap || !p) {
         return;

@@ -103,7 +103,8 @@ size_t tlsf_initial_free_payload(const tlsf_t *t)
 
 void *tlsf_malloc(tlsf_t *t, size_t size)
 {
-    return tlsf_ops_malloc(t, size);
+    size_t block_size;
+    return tlsf_ops_malloc(t, size, &block_size);
 }
 
 void *tlsf_memalign_offs(tlsf_t *t, size_t size, size_t align, size_t offset)
@@ -139,7 +140,8 @@ void *tlsf_memalign_offs(tlsf_t *t, size_t size, size_t align, size_t offset)
         tlsf_list_insert(t, block, gap - TLSF_WORD);
         block = rest;
     }
-    return tlsf_carve(t, block, s);
+    tlsf_carve(t, block, s, block->header & TLSF_PREV_FREE);
+    return tlsf_block_payload(block);
 }
 
 void tlsf_free(tlsf_t *t, void *ptr)

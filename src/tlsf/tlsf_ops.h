@@ -28,6 +28,14 @@
 /* A block split off another must hold a header and a minimum payload. */
 #define TLSF_SPLIT_MIN (TLSF_WORD + TLSF_MIN_PAYLOAD)
 
+/* An entry point whose fast path must stay one function: gcc would
+ * otherwise split off its body behind a call (-fpartial-inlining). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TLSF_ENTRY __attribute__((optimize("no-partial-inlining")))
+#else
+#define TLSF_ENTRY
+#endif
+
 #if defined(__GNUC__)
 #define TLSF_HOT static inline __attribute__((always_inline))
 /* Not exported: calls to it need no PLT (and on i386 no GOT register). */
@@ -53,12 +61,14 @@ struct tlsf_control {
 
 _Static_assert(TLSF_SL_COUNT <= 32, "a level's lists fit one bitmap word");
 
+/* Index of the highest set bit (x != 0). Written as an xor so that x86
+ * compiles it to a single bsr. */
 static inline unsigned tlsf_msb(size_t x)
 {
 #if SIZE_MAX > 0xFFFFFFFFu
-    return 63u - (unsigned)__builtin_clzll((unsigned long long)x);
+    return 63u ^ (unsigned)__builtin_clzll((unsigned long long)x);
 #else
-    return 31u - (unsigned)__builtin_clz((unsigned)x);
+    return 31u ^ (unsigned)__builtin_clz((unsigned)x);
 #endif
 }
 
@@ -166,11 +176,12 @@ TLSF_HOT tlsf_block_t *tlsf_take_fit(tlsf_t *t, size_t s)
 }
 
 /* Make the free, unlisted `block` an allocated block of payload s (<= its
- * size), returning what is left over to the free lists. */
-TLSF_HOT void *tlsf_carve(tlsf_t *t, tlsf_block_t *block, size_t s)
+ * size), returning what is left over to the free lists. `prev_flag` is the
+ * block's "previous is free" flag: 0 for any block taken off a free list
+ * (free blocks have no free neighbours). Returns the block's final size. */
+TLSF_HOT size_t tlsf_carve(tlsf_t *t, tlsf_block_t *block, size_t s, size_t prev_flag)
 {
     size_t size = tlsf_block_size(block);
-    size_t prev_flag = block->header & TLSF_PREV_FREE;
     if (size - s >= TLSF_SPLIT_MIN) {
         tlsf_block_t *rest = tlsf_block_after(block, s);
         size_t rest_size = size - s - TLSF_WORD;
@@ -178,21 +189,26 @@ TLSF_HOT void *tlsf_carve(tlsf_t *t, tlsf_block_t *block, size_t s)
         *tlsf_block_footer_before(tlsf_block_after(rest, rest_size)) = rest;
         tlsf_list_insert(t, rest, rest_size);
         block->header = s | prev_flag;
-    } else {
-        block->header = size | prev_flag;
-        tlsf_block_after(block, size)->header &= ~TLSF_PREV_FREE;
+        return s;
     }
-    return tlsf_block_payload(block);
+    block->header = size | prev_flag;
+    tlsf_block_after(block, size)->header &= ~TLSF_PREV_FREE;
+    return size;
 }
 
-TLSF_HOT void *tlsf_ops_malloc(tlsf_t *t, size_t size)
+/* Allocate; on success *block_size is the payload size of the block given. */
+TLSF_HOT void *tlsf_ops_malloc(tlsf_t *t, size_t size, size_t *block_size)
 {
     if (size - 1 >= t->max_request) {
         return NULL; /* 0, or larger than the pool could ever hold */
     }
     size_t s = tlsf_adjust_request(size);
     tlsf_block_t *block = tlsf_take_fit(t, s);
-    return block ? tlsf_carve(t, block, s) : NULL;
+    if (!block) {
+        return NULL;
+    }
+    *block_size = tlsf_carve(t, block, s, 0);
+    return tlsf_block_payload(block);
 }
 
 /* Constant-time plausibility check of a pointer handed back by a caller: a
@@ -208,11 +224,13 @@ static inline bool tlsf_ops_is_allocated(const tlsf_t *t, const void *ptr)
     return !(header & TLSF_BLOCK_FREE) && (header & ~TLSF_FLAGS) <= (uintptr_t)t->sentinel - p;
 }
 
-/* Free an allocated block, merging it with free neighbours. */
-TLSF_HOT void tlsf_ops_free(tlsf_t *t, void *ptr)
+/* Free an allocated block, merging it with free neighbours. Returns the
+ * block's payload size. */
+TLSF_HOT size_t tlsf_ops_free(tlsf_t *t, void *ptr)
 {
     tlsf_block_t *block = tlsf_block_from_payload(ptr);
-    size_t size = tlsf_block_size(block);
+    size_t freed = tlsf_block_size(block);
+    size_t size = freed;
     tlsf_block_t *next = tlsf_block_after(block, size);
     if (tlsf_block_is_free(next)) {
         tlsf_list_remove(t, next);
@@ -227,6 +245,7 @@ TLSF_HOT void tlsf_ops_free(tlsf_t *t, void *ptr)
     }
     tlsf_block_set_free(block, size, next);
     tlsf_list_insert(t, block, size);
+    return freed;
 }
 
 /* Give the tail of allocated `block` beyond payload s back, if it can form a
@@ -264,7 +283,8 @@ static inline void *tlsf_ops_realloc(tlsf_t *t, void *ptr, size_t size)
         tlsf_block_t *next = tlsf_block_after(block, current);
         size_t joined = current + TLSF_WORD + tlsf_block_size(next);
         if (!tlsf_block_is_free(next) || joined < s) {
-            void *moved = tlsf_ops_malloc(t, size);
+            size_t moved_size;
+            void *moved = tlsf_ops_malloc(t, size, &moved_size);
             if (moved) {
                 memcpy(moved, ptr, current);
                 tlsf_ops_free(t, ptr);
