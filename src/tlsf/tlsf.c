@@ -49,10 +49,7 @@ size_t tlsf_block_overhead(void)
 
 static size_t control_bytes(unsigned levels)
 {
-    /* One more class bitmap than levels: an always-empty one for searches
-     * that start past the last level. */
-    size_t bytes = sizeof(struct tlsf_control) + levels * SL_COUNT * sizeof(tlsf_block_t *) +
-                   (levels + 1) * sizeof(uint32_t);
+    size_t bytes = sizeof(struct tlsf_control) + levels * SL_COUNT * sizeof(tlsf_block_t *);
     return (bytes + TLSF_WORD - 1) & ~(TLSF_WORD - 1);
 }
 
@@ -65,6 +62,9 @@ tlsf_t *tlsf_create(void *mem, size_t bytes)
 {
     if (!mem || ((uintptr_t)mem & (TLSF_WORD - 1))) {
         return NULL;
+    }
+    if (bytes > ((size_t)1 << TLSF_MAX_POOL_LOG2) - TLSF_WORD) {
+        bytes = ((size_t)1 << TLSF_MAX_POOL_LOG2) - TLSF_WORD;
     }
     bytes &= ~(TLSF_WORD - 1);
     if (bytes < tlsf_min_create_size()) {
@@ -82,7 +82,6 @@ tlsf_t *tlsf_create(void *mem, size_t bytes)
     memset(t, 0, control);
     t->index_count = levels * SL_COUNT;
     t->max_request = payload;
-    t->sl_bitmap = (uint32_t *)(void *)&t->heads[t->index_count];
     t->first = (tlsf_block_t *)(void *)((char *)mem + control);
     t->sentinel = tlsf_block_after(t->first, payload);
     t->sentinel->header = 0;
@@ -140,8 +139,9 @@ void *tlsf_memalign_offs(tlsf_t *t, size_t size, size_t align, size_t offset)
         tlsf_list_insert(t, block, gap - TLSF_WORD);
         block = rest;
     }
-    tlsf_carve(t, block, s, block->header & TLSF_PREV_FREE);
-    return tlsf_block_payload(block);
+    size_t block_size;
+    return tlsf_block_payload(
+        tlsf_carve(t, block, s, block->header & TLSF_PREV_FREE, &block_size));
 }
 
 void tlsf_free(tlsf_t *t, void *ptr)

@@ -69,7 +69,8 @@ size_t tlsf_align_size(void);
 size_t tlsf_block_overhead(void);
 
 /**
- * Create an allocator in [mem, mem + bytes). mem must be word aligned.
+ * Create an allocator in [mem, mem + bytes). mem must be word aligned; an
+ * area over 2 GiB is used up to 2 GiB.
  * @return the control block (== mem), or NULL when the area cannot hold the
  *         control block and one minimum block.
  */
