@@ -100,6 +100,25 @@ static void register_rejects_region_below_minimum_size(void **state)
     free(region);
 }
 
+/* Every size from the minimum up registers a usable heap (no gaps where the
+ * control block gains a level). */
+static void register_accepts_every_size_from_the_minimum(void **state)
+{
+    (void)state;
+    size_t min = heapcaps_multi_heap_min_region_size();
+    char *region = test_region(8192);
+    for (size_t size = min; size <= 8192; size += WORD) {
+        multi_heap_handle_t heap = multi_heap_register(region, size);
+        if (!heap) {
+            fail_msg("a region of %zu bytes was refused", size);
+        }
+        assert_accounting_exact(heap, size);
+        assert_largest_is_exact(heap);
+        assert_heap_intact(heap);
+    }
+    free(region);
+}
+
 static void fresh_heap_has_one_free_block_and_exact_figures(void **state)
 {
     fixture_t *f = *state;
@@ -437,19 +456,24 @@ static void free_merges_with_both_neighbours(void **state)
     void *a = multi_heap_malloc(f->heap, 100);
     void *b = multi_heap_malloc(f->heap, 100);
     void *c = multi_heap_malloc(f->heap, 100);
-    void *guard = multi_heap_malloc(f->heap, 100);
-    multi_heap_free(f->heap, a);
-    multi_heap_free(f->heap, c);
+    size_t block = multi_heap_get_allocated_size(f->heap, a);
     multi_heap_info_t info;
     multi_heap_get_info(f->heap, &info);
-    assert_int_equal(info.free_blocks, 3);
-    multi_heap_free(f->heap, b);
+    void *rest = multi_heap_malloc(f->heap, info.largest_free_block); /* nothing else is free */
+    assert_non_null(rest);
+    multi_heap_free(f->heap, a);
+    multi_heap_free(f->heap, c);
     multi_heap_get_info(f->heap, &info);
     assert_int_equal(info.free_blocks, 2);
-    void *all = multi_heap_malloc(f->heap, 300 + 2 * WORD);
-    assert_ptr_equal(all, a);
-    multi_heap_free(f->heap, all);
-    multi_heap_free(f->heap, guard);
+    multi_heap_free(f->heap, b);
+    multi_heap_get_info(f->heap, &info);
+    assert_int_equal(info.free_blocks, 1);
+    /* One block spanning all three, their two inner headers included. */
+    size_t span = 3 * block + 2 * WORD;
+    assert_int_equal(info.largest_free_block, span);
+    assert_ptr_equal(multi_heap_malloc(f->heap, span), a);
+    multi_heap_free(f->heap, a);
+    multi_heap_free(f->heap, rest);
     assert_heap_intact(f->heap);
 }
 
@@ -860,6 +884,7 @@ int main(void)
         cmocka_unit_test(register_rejects_null_start),
         cmocka_unit_test(register_rejects_misaligned_start),
         cmocka_unit_test(register_rejects_region_below_minimum_size),
+        cmocka_unit_test(register_accepts_every_size_from_the_minimum),
         HEAP_TEST(fresh_heap_has_one_free_block_and_exact_figures, setup_4k),
         HEAP_TEST(fresh_heap_has_one_free_block_and_exact_figures, setup_256k),
         HEAP_TEST(fresh_256k_heap_serves_at_least_253952_bytes, setup_256k),

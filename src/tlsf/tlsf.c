@@ -70,15 +70,20 @@ tlsf_t *tlsf_create(void *mem, size_t bytes)
     if (bytes < tlsf_min_create_size()) {
         return NULL;
     }
-    /* Levels needed for the largest block that could fit: an upper bound,
-     * since the real pool is smaller by the lists themselves. */
+    /* Levels for the largest block that could fit (an upper bound: the
+     * lists themselves take room), fewer if the lists would not leave room
+     * for a block; the pool is then capped at what those levels can hold. */
     unsigned levels = (tlsf_class_of(bytes - control_bytes(1) - 2 * TLSF_WORD) >> SL_LOG2) + 1;
+    while (levels > 1 && bytes < control_bytes(levels) + 2 * TLSF_WORD + TLSF_MIN_PAYLOAD) {
+        --levels;
+    }
     size_t control = control_bytes(levels);
-    if (bytes < control + 2 * TLSF_WORD + TLSF_MIN_PAYLOAD) {
-        return NULL;
+    size_t payload = bytes - control - 2 * TLSF_WORD;
+    size_t level_cap = ((size_t)1 << (levels - 1 + SL_LOG2 + TLSF_WORD_LOG2)) - TLSF_WORD;
+    if (payload > level_cap) {
+        payload = level_cap;
     }
     tlsf_t *t = mem;
-    size_t payload = bytes - control - 2 * TLSF_WORD;
     memset(t, 0, control);
     t->index_count = levels * SL_COUNT;
     t->max_request = payload;
