@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# test.sh — build heapcaps in every configuration the project supports and run
+# all its tests. This is the project's test command (README, .ci/run).
+#
+#   scripts/test.sh [--quick] [--jobs N]
+#
+# In order, stopping at the first failure (non-zero exit status):
+#   gcc64        gcc, 64-bit, RelWithDebInfo (assertions on): build + ctest
+#   cmocka-m32   cmocka for -m32, built once by scripts/build-cmocka.sh
+#   gcc32        gcc -m32 against that cmocka: build + ctest
+#   clang-asan   clang with AddressSanitizer + UBSan: build + ctest
+#   install      cmake --install of the gcc64 build into build/install
+#   consumer-*   tests/consumer built against it with find_package and with
+#                pkg-config, and against the source tree with
+#                add_subdirectory; each program is run
+#   core-size    scripts/core-size.sh (Cortex-M4 code size of the core)
+# Build trees are build/test-<name> and are reused (incremental builds).
+#
+# Options:
+#   --quick    only the gcc64 build and its tests
+#   --jobs N   parallel jobs for builds and ctest (default 2)
+#
+# Adding a configuration is one line in main(): run_build NAME [VAR=VALUE...]
+# [CMAKE_ARGS...].
+#
+# SPDX-License-Identifier: Apache-2.0
+set -euo pipefail
+
+me=test.sh
+root=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+build=$root/build
+jobs=2
+quick=0
+
+usage() { sed -n '2,/^# SPDX/{s/^# \{0,1\}//;/^SPDX/d;p}' "$0"; }
+
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --quick) quick=1; shift ;;
+    --jobs | -j)
+        [[ $# -ge 2 ]] || { echo "$me: $1 needs a number" >&2; exit 2; }
+        jobs=$2; shift 2 ;;
+    --jobs=*) jobs=${1#*=}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "$me: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "$me: --jobs needs a positive number, not '$jobs'" >&2; exit 2; }
+
+# Sanitizer reports: stack traces, and stop at the first one.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_stack_use_after_return=1:strict_string_checks=1}
+
+# ------------------------------------------------------------------ reporting
+summary=()
+t_start=$EPOCHREALTIME
+
+elapsed() { # elapsed START: seconds since START, one decimal
+    awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
+}
+banner() { printf '\n==== %s: %s\n' "$me" "$*"; }
+record() { summary+=("$(printf '  %-22s %s' "$1" "$2")"); }
+
+print_summary() {
+    banner "summary"
+    local line
+    for line in "${summary[@]}"; do
+        printf '%s\n' "$line"
+    done
+}
+
+# fail NAME WHAT: record the failure, print the summary, stop.
+fail() {
+    record "$1" "FAILED: $2"
+    print_summary
+    printf '\n%s: FAILED at %s: %s (total %ss)\n' "$me" "$1" "$2" "$(elapsed "$t_start")" >&2
+    exit 1
+}
+
+# ------------------------------------------------------------------ steps
+# run_build NAME [VAR=VALUE...] [CMAKE_ARGS...]: configure build/test-NAME
+# (RelWithDebInfo unless CMAKE_ARGS say otherwise), build it, run ctest.
+# Leading VAR=VALUE words are environment settings for cmake (e.g. CC=clang).
+run_build() {
+    local name=$1
+    shift
+    local -a envs=()
+    while [[ $# -gt 0 && $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+        envs+=("$1")
+        shift
+    done
+    local dir=$build/test-$name t0=$EPOCHREALTIME log
+    banner "$name: configure ${envs[*]} $*"
+    env "${envs[@]}" cmake -S "$root" -B "$dir" --log-level=WARNING \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" ||
+        fail "$name" "cmake configure failed (build dir $dir)"
+    banner "$name: build"
+    env "${envs[@]}" cmake --build "$dir" --parallel "$jobs" ||
+        fail "$name" "build failed (build dir $dir)"
+    banner "$name: ctest"
+    log=$dir/ctest-summary.log
+    if ! (cd "$dir" && env "${envs[@]}" ctest --output-on-failure --no-tests=error -j "$jobs") |
+        tee "$log"; then
+        fail "$name" "ctest: $(grep -E 'tests passed|tests failed' "$log" | tail -n 1 | sed 's/^ *//');$(
+            sed -n 's/^[[:space:]]*[0-9]* - \(.*\)$/ \1/p' "$log" | tr -d '\n') (build dir $dir)"
+    fi
+    record "$name" "ok: $(grep -E 'tests passed' "$log" | tail -n 1 | sed 's/^ *//') ($(elapsed "$t0")s)"
+}
+
+# cmocka_for NAME CFLAGS...: make sure build/cmocka-NAME holds a cmocka
+# built with CFLAGS (built once, then reused).
+cmocka_for() {
+    local name=$1 t0=$EPOCHREALTIME
+    shift
+    banner "cmocka-$name: scripts/build-cmocka.sh build/cmocka-$name $*"
+    "$root/scripts/build-cmocka.sh" "$build/cmocka-$name" "$@" ||
+        fail "cmocka-$name" "scripts/build-cmocka.sh build/cmocka-$name $* failed"
+    record "cmocka-$name" "ok ($(elapsed "$t0")s)"
+}
+
+# install_build NAME: cmake --install build/test-NAME into a fresh build/install.
+install_build() {
+    local name=$1 t0=$EPOCHREALTIME
+    banner "install: cmake --install build/test-$name --prefix build/install"
+    rm -rf -- "$build/install"
+    cmake --install "$build/test-$name" --prefix "$build/install" ||
+        fail install "cmake --install of build/test-$name failed"
+    record install "ok: build/test-$name -> build/install ($(elapsed "$t0")s)"
+}
+
+# run_consumer NAME PROGRAM: run a consumer program, expect exit status 0.
+run_consumer() {
+    "$2" || fail "consumer-$1" "$2 exited with status $?"
+}
+
+consumer_cmake() { # consumer_cmake NAME CMAKE_ARGS...
+    local name=$1 t0=$EPOCHREALTIME dir=$build/consumer-$1
+    shift
+    banner "consumer-$name: tests/consumer with $*"
+    rm -rf -- "$dir"
+    cmake -S "$root/tests/consumer" -B "$dir" "$@" ||
+        fail "consumer-$name" "configuring tests/consumer failed"
+    cmake --build "$dir" --parallel "$jobs" ||
+        fail "consumer-$name" "building tests/consumer failed"
+    run_consumer "$name" "$dir/consumer"
+    record "consumer-$name" "ok ($(elapsed "$t0")s)"
+}
+
+consumer_pkgconfig() { # the consumer built with a plain cc command line
+    local name=pkgconfig t0=$EPOCHREALTIME dir=$build/consumer-pkgconfig pcdir flags
+    banner "consumer-$name: cc tests/consumer/main.c \$(pkg-config --cflags --libs heapcaps)"
+    command -v pkg-config >/dev/null ||
+        fail "consumer-$name" "pkg-config not found (Debian package pkg-config)"
+    pcdir=$(dirname -- "$(find "$build/install" -name heapcaps.pc -print -quit)")
+    [[ -f $pcdir/heapcaps.pc ]] || fail "consumer-$name" "build/install has no heapcaps.pc"
+    rm -rf -- "$dir"
+    mkdir -p -- "$dir"
+    flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs heapcaps) ||
+        fail "consumer-$name" "pkg-config --cflags --libs heapcaps failed (PKG_CONFIG_PATH=$pcdir)"
+    echo "pkg-config: $flags"
+    # shellcheck disable=SC2086 # $flags is a list of words
+    "${CC:-cc}" -std=c11 -Wall -Wextra -Werror '-DCONSUMER_HOW="pkg-config"' \
+        "$root/tests/consumer/main.c" $flags -o "$dir/consumer" ||
+        fail "consumer-$name" "compiling tests/consumer/main.c with pkg-config's flags failed"
+    run_consumer "$name" "$dir/consumer"
+    record "consumer-$name" "ok ($(elapsed "$t0")s)"
+}
+
+core_size() {
+    local t0=$EPOCHREALTIME out
+    banner "core-size: scripts/core-size.sh"
+    out=$("$root/scripts/core-size.sh" 2>&1) || {
+        printf '%s\n' "$out"
+        fail core-size "$(printf '%s\n' "$out" | grep '^core size' || echo 'scripts/core-size.sh failed')"
+    }
+    printf '%s\n' "$out"
+    record core-size "ok: $(printf '%s\n' "$out" | grep '^core size' | sed 's/^core size //') ($(elapsed "$t0")s)"
+}
+
+# ------------------------------------------------------------------ main
+main() {
+    mkdir -p -- "$build"
+
+    # A new matrix dimension is a loop around run_build, e.g.
+    #   for level in basic light comprehensive; do
+    #       run_build "gcc64-poison-$level" CC=gcc "-DHEAPCAPS_POISONING=$level"
+    #   done
+
+    run_build gcc64 CC=gcc
+    if [[ $quick -eq 0 ]]; then
+        cmocka_for m32 -m32
+        run_build gcc32 CC=gcc -DCMAKE_C_FLAGS=-m32 "-DHEAPCAPS_CMOCKA_PREFIX=$build/cmocka-m32"
+        run_build clang-asan CC=clang -DHEAPCAPS_SANITIZE=ON
+
+        install_build gcc64
+        consumer_cmake package -DHEAPCAPS_CONSUMER_MODE=package "-DCMAKE_PREFIX_PATH=$build/install"
+        consumer_pkgconfig
+        consumer_cmake subdirectory -DHEAPCAPS_CONSUMER_MODE=subdirectory
+
+        core_size
+    fi
+
+    print_summary
+    printf '\n%s: all passed in %ss%s\n' "$me" "$(elapsed "$t_start")" "$([[ $quick -eq 1 ]] && echo ' (--quick: gcc64 only)')"
+}
+
+main
