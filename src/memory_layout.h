@@ -1,0 +1,36 @@
+/*
+ * memory_layout.h — turning the installed layout into the regions that
+ * become heaps (private to the library; the public part is
+ * heap_memory_layout.h and heapcaps/layout.h).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef HEAPCAPS_MEMORY_LAYOUT_H
+#define HEAPCAPS_MEMORY_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap_memory_layout.h"
+#include "heapcaps/layout.h"
+
+/**
+ * Merge each region into the next when it ends exactly where the next
+ * starts and both have the same type and startup-stack flag (chains
+ * collapse into one), keeping table order. Returns the new count.
+ */
+size_t heapcaps_layout_coalesce(soc_memory_region_t *regions, size_t count);
+
+/** Chip address of a host address under the installed layout. */
+static inline intptr_t heapcaps_layout_to_chip(const heapcaps_layout_t *layout, intptr_t host)
+{
+    return layout ? host - layout->address_offset : host;
+}
+
+/** Host address of a chip address under the installed layout. */
+static inline intptr_t heapcaps_layout_to_host(const heapcaps_layout_t *layout, intptr_t chip)
+{
+    return layout ? chip + layout->address_offset : chip;
+}
+
+#endif /* HEAPCAPS_MEMORY_LAYOUT_H */
