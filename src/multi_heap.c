@@ -16,22 +16,7 @@
 
 #include "heapcaps/multi_heap_ext.h"
 #include "port/port.h"
-#include "tlsf/tlsf_ops.h"
-
-struct multi_heap_info {
-    void *lock;
-    size_t free_bytes;
-    size_t minimum_free_bytes;
-    size_t region_size;
-};
-
-_Static_assert(sizeof(struct multi_heap_info) % sizeof(size_t) == 0,
-               "the core's control block follows the heap header, word aligned");
-
-static inline tlsf_t *core_of(multi_heap_handle_t heap)
-{
-    return (tlsf_t *)(void *)(heap + 1);
-}
+#include "multi_heap_ops.h"
 
 static inline void heap_lock(multi_heap_handle_t heap)
 {
@@ -47,39 +32,14 @@ static inline void heap_unlock(multi_heap_handle_t heap)
     }
 }
 
-/* Bytes of the heap an allocated block holds: its payload and its header. */
-TLSF_HOT size_t held_by(const void *p)
-{
-    return tlsf_block_size(tlsf_block_from_payload(p)) + TLSF_WORD;
-}
-
-TLSF_HOT void note_taken(multi_heap_handle_t heap, size_t bytes)
-{
-    heap->free_bytes -= bytes;
-    if (heap->free_bytes < heap->minimum_free_bytes) {
-        heap->minimum_free_bytes = heap->free_bytes;
-    }
-}
-
-/* The operations that take a caller's pointer, for the corruption message. */
-typedef enum { OP_FREE, OP_REALLOC, OP_GET_SIZE } pointer_op_t;
-
 /* A pointer handed back to this heap that is not one of its allocated blocks
  * means the caller or the heap is corrupt: stop with the address. */
-TLSF_COLD _Noreturn static void corrupt_pointer(multi_heap_handle_t heap, const void *p,
-                                                pointer_op_t op)
+void heapcaps_mh_corrupt_pointer(multi_heap_handle_t heap, const void *p, pointer_op_t op)
 {
     static const char *const names[] = {"free()", "realloc()", "get_allocated_size()"};
     heap_unlock(heap);
     heapcaps_port_printf("CORRUPT HEAP: multi_heap.c %s detected at %p\n", names[op], p);
     heapcaps_port_abort("heap corruption: pointer is not an allocated block of this heap");
-}
-
-TLSF_HOT void require_allocated(multi_heap_handle_t heap, const void *p, pointer_op_t op)
-{
-    if (TLSF_UNLIKELY(!tlsf_ops_is_allocated(core_of(heap), p))) {
-        corrupt_pointer(heap, p, op);
-    }
 }
 
 size_t heapcaps_multi_heap_min_region_size(void)
@@ -121,19 +81,7 @@ void multi_heap_set_lock(multi_heap_handle_t heap, void *lock)
     }
 }
 
-/* The unlocked fast paths of malloc and free; their locked variants wrap
- * them out of line, so a heap without a lock pays nothing for locking. */
-TLSF_HOT void *malloc_unlocked(multi_heap_handle_t heap, size_t size)
-{
-    size_t block_size;
-    void *p = tlsf_ops_malloc(core_of(heap), size, &block_size);
-    if (p) {
-        note_taken(heap, block_size + TLSF_WORD);
-    }
-    return p;
-}
-
-TLSF_COLD static void *malloc_locked(multi_heap_handle_t heap, size_t size)
+void *heapcaps_mh_malloc_locked(multi_heap_handle_t heap, size_t size)
 {
     heapcaps_port_lock(heap->lock);
     void *p = malloc_unlocked(heap, size);
@@ -146,10 +94,7 @@ TLSF_ENTRY void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
     if (!heap) {
         return NULL;
     }
-    if (heap->lock) {
-        return malloc_locked(heap, size);
-    }
-    return malloc_unlocked(heap, size);
+    return heapcaps_mh_malloc(heap, size);
 }
 
 void *multi_heap_aligned_alloc(multi_heap_handle_t heap, size_t size, size_t alignment)
@@ -175,13 +120,7 @@ void *multi_heap_aligned_alloc_offs(multi_heap_handle_t heap, size_t size, size_
     return p;
 }
 
-TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
-{
-    require_allocated(heap, p, OP_FREE);
-    heap->free_bytes += tlsf_ops_free(core_of(heap), p) + TLSF_WORD;
-}
-
-TLSF_COLD static void free_locked(multi_heap_handle_t heap, void *p)
+void heapcaps_mh_free_locked(multi_heap_handle_t heap, void *p)
 {
     heapcaps_port_lock(heap->lock);
     free_unlocked(heap, p);
@@ -193,11 +132,7 @@ TLSF_ENTRY void multi_heap_free(multi_heap_handle_t heap, void *p)
     if (!heap || !p) {
         return;
     }
-    if (heap->lock) {
-        free_locked(heap, p);
-    } else {
-        free_unlocked(heap, p);
-    }
+    heapcaps_mh_free(heap, p);
 }
 
 void multi_heap_aligned_free(multi_heap_handle_t heap, void *p)

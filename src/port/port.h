@@ -18,6 +18,11 @@ void heapcaps_port_unlock(void *lock);
 /* Print a message (printf format) on the platform's error output. */
 void heapcaps_port_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
+/* Log a line as ESP-IDF's early log does: "<level> (<ms>) <tag>: <message>"
+ * with level 'E', 'W', 'I', 'D' or 'V'; the port adds the newline. */
+void heapcaps_port_log(char level, const char *tag, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Stop the program after a fatal heap error; `message` says why. */
 _Noreturn void heapcaps_port_abort(const char *message);
 

@@ -7,10 +7,13 @@
 #define _XOPEN_SOURCE 700 /* recursive mutexes */
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "heapcaps/lock.h"
+#include "heapcaps/log.h"
 #include "port/port.h"
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(heapcaps_lock_t),
@@ -46,6 +49,41 @@ void heapcaps_port_printf(const char *format, ...)
     va_start(args, format);
     vfprintf(stderr, format, args);
     va_end(args);
+}
+
+static bool log_enabled = true;
+static struct timespec log_epoch;
+
+bool heapcaps_log_set_enabled(bool enabled)
+{
+    bool previous = log_enabled;
+    log_enabled = enabled;
+    return previous;
+}
+
+void heapcaps_log_reset_clock(void)
+{
+    clock_gettime(CLOCK_MONOTONIC, &log_epoch);
+}
+
+void heapcaps_port_log(char level, const char *tag, const char *format, ...)
+{
+    if (!log_enabled) {
+        return;
+    }
+    if (!log_epoch.tv_sec && !log_epoch.tv_nsec) {
+        heapcaps_log_reset_clock();
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long ms = (long)(now.tv_sec - log_epoch.tv_sec) * 1000 +
+              (now.tv_nsec - log_epoch.tv_nsec) / 1000000;
+    printf("%c (%ld) %s: ", level, ms, tag);
+    va_list args;
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+    putchar('\n');
 }
 
 _Noreturn void heapcaps_port_abort(const char *message)
