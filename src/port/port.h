@@ -9,11 +9,21 @@
 #define HEAPCAPS_PORT_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Take and release a lock set with multi_heap_set_lock(); it must be
  * recursive. Never called with NULL. */
 void heapcaps_port_lock(void *lock);
 void heapcaps_port_unlock(void *lock);
+
+/* Memory for the library's own tables (never taken from a chip heap):
+ * the host's allocator on a host, a static pool on bare metal. */
+void *heapcaps_port_meta_alloc(size_t bytes);
+void heapcaps_port_meta_free(void *p);
+
+/* Print (printf format) on the platform's standard output: reports the user
+ * asked for, such as heap_caps_print_heap_info(). */
+void heapcaps_port_print(const char *format, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print a message (printf format) on the platform's error output. */
 void heapcaps_port_printf(const char *format, ...) __attribute__((format(printf, 1, 2)));

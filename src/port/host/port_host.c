@@ -43,6 +43,24 @@ void heapcaps_port_unlock(void *lock)
     pthread_mutex_unlock(lock);
 }
 
+void *heapcaps_port_meta_alloc(size_t bytes)
+{
+    return malloc(bytes);
+}
+
+void heapcaps_port_meta_free(void *p)
+{
+    free(p);
+}
+
+void heapcaps_port_print(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+}
+
 void heapcaps_port_printf(const char *format, ...)
 {
     va_list args;

@@ -1,0 +1,485 @@
+/*
+ * heap_caps.c — allocation by capabilities: choosing a heap for a request,
+ * the D/IRAM alias of EXEC allocations, free and realloc by address, the
+ * malloc() policy and the failure callback (behaviour.md §2–§7, §9, §10).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "esp_heap_caps.h"
+#include "heap_caps_internal.h"
+#include "heapcaps/heap_caps_ext.h"
+#include "memory_layout.h"
+#include "multi_heap_ops.h"
+#include "port/port.h"
+
+#ifndef CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS
+#define CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS 0
+#endif
+
+static esp_alloc_failed_hook_t alloc_failed_callback;
+static bool abort_when_allocation_fails = CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS;
+/* malloc() threshold for PSRAM; -1 = no external allocations (as an int). */
+static int malloc_alwaysinternal_limit = -1;
+
+/* The word before an IRAM-alias pointer holds the data-side pointer. */
+#define ALIAS_WORD sizeof(void *)
+
+void heapcaps_heap_caps_reset_settings(void)
+{
+    alloc_failed_callback = NULL;
+    abort_when_allocation_fails = CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS;
+    malloc_alwaysinternal_limit = -1;
+    heapcaps_monitor_reset();
+}
+
+bool heapcaps_set_abort_on_alloc_failure(bool abort_on_failure)
+{
+    bool previous = abort_when_allocation_fails;
+    abort_when_allocation_fails = abort_on_failure;
+    return previous;
+}
+
+esp_err_t heap_caps_register_failed_alloc_callback(esp_alloc_failed_hook_t callback)
+{
+    if (!callback) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    alloc_failed_callback = callback;
+    return ESP_OK;
+}
+
+/* "Mem alloc fail. size 0x%08x caps 0x%08x", lower-case hex by hand. */
+static void format_failure(char out[48], size_t size, uint32_t caps)
+{
+    static const char digits[] = "0123456789abcdef";
+    static const char text[] = "Mem alloc fail. size 0x00000000 caps 0x00000000";
+    memcpy(out, text, sizeof(text));
+    for (int i = 0; i < 8; ++i) {
+        out[23 + i] = digits[((uint32_t)size >> (28 - 4 * i)) & 0xF];
+        out[39 + i] = digits[(caps >> (28 - 4 * i)) & 0xF];
+    }
+}
+
+TLSF_COLD static void alloc_failed(size_t size, uint32_t caps, const char *function_name)
+{
+    if (alloc_failed_callback) {
+        alloc_failed_callback(size, caps, function_name);
+    }
+    if (abort_when_allocation_fails) {
+        char message[48];
+        format_failure(message, size, caps);
+        heapcaps_port_abort(message);
+    }
+}
+
+/* ---- the D/IRAM (and RTC) alias of EXEC allocations ------------------ */
+
+static const heapcaps_layout_t *layout_with_soc(void)
+{
+    const heapcaps_layout_t *layout = heapcaps_layout_installed();
+    return layout && layout->soc ? layout : NULL;
+}
+
+static bool in_chip_range(const heapcaps_layout_t *layout, const void *p, uint32_t low,
+                          uint32_t high)
+{
+    intptr_t chip = heapcaps_layout_to_chip(layout, (intptr_t)p);
+    return low < high && chip >= (intptr_t)low && chip < (intptr_t)high;
+}
+
+/* The IRAM word that will precede the pointer returned for data pointer d
+ * of an allocation of `size` (a multiple of 4) with one alias word. */
+static void *alias_word_for(const heapcaps_layout_t *layout, int alias, uintptr_t d, size_t size)
+{
+    const heapcaps_soc_t *soc = layout->soc;
+    intptr_t chip_d = heapcaps_layout_to_chip(layout, (intptr_t)d);
+    intptr_t iram;
+    if (alias == HEAP_ALIAS_DIRAM && soc->diram_inverted) {
+        /* Reversed byte order between the buses: the alias of the last word. */
+        intptr_t chip_end = chip_d + (intptr_t)size;
+        iram = (intptr_t)soc->diram_iram_low + ((intptr_t)soc->diram_dram_high - chip_end) -
+               (intptr_t)ALIAS_WORD;
+    } else if (alias == HEAP_ALIAS_DIRAM) {
+        iram = (intptr_t)soc->diram_iram_low + (chip_d - (intptr_t)soc->diram_dram_low);
+    } else {
+        iram = (intptr_t)soc->rtc_iram_low + (chip_d - (intptr_t)soc->rtc_dram_low);
+    }
+    return (void *)heapcaps_layout_to_host(layout, iram);
+}
+
+/* If p is an IRAM-alias pointer, the data-side pointer stored before it. */
+static inline void *alias_to_data(void *p, bool *was_alias)
+{
+    const heapcaps_layout_t *layout = layout_with_soc();
+    *was_alias = false;
+    if (!layout) {
+        return p;
+    }
+    const heapcaps_soc_t *soc = layout->soc;
+    bool diram_alias = soc->diram_iram_low != soc->diram_dram_low &&
+                       in_chip_range(layout, p, soc->diram_iram_low, soc->diram_iram_high);
+    bool rtc_alias = soc->rtc_iram_low != soc->rtc_dram_low &&
+                     in_chip_range(layout, p, soc->rtc_iram_low, soc->rtc_iram_high);
+    if (!diram_alias && !rtc_alias) {
+        return p;
+    }
+    *was_alias = true;
+    return ((void **)p)[-1];
+}
+
+/* ---- allocation ------------------------------------------------------- */
+
+/* Try one heap: plain or aligned, with the EXEC alias where it applies. */
+static inline void *alloc_from(heap_t *heap, size_t size, size_t alignment, uint32_t caps)
+{
+    if ((caps & MALLOC_CAP_EXEC) && heap->alias != HEAP_ALIAS_NONE) {
+        const heapcaps_layout_t *layout = layout_with_soc();
+        uintptr_t d = (uintptr_t)heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD + ALIAS_WORD);
+        if (!d) {
+            return NULL;
+        }
+        d += HEAP_OWNER_WORD;
+        void **word = alias_word_for(layout, heap->alias, d, size);
+        *word = (void *)d;
+        return word + 1;
+    }
+    void *block = alignment <= 4 ? heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD)
+                                 : multi_heap_aligned_alloc_offs(heap->heap, size + HEAP_OWNER_WORD,
+                                                                 alignment, HEAP_OWNER_WORD);
+    return block ? (char *)block + HEAP_OWNER_WORD : NULL;
+}
+
+/* Without a cached route: the same order, by priority level over the list. */
+TLSF_COLD static void *alloc_uncached(size_t size, size_t alignment, uint32_t caps)
+{
+    for (int prio = 0; caps && prio < SOC_MEMORY_TYPE_NO_PRIOS; ++prio) {
+        for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+            if (heap_matches(heap, caps) && (heap->caps[prio] & caps)) {
+                void *p = alloc_from(heap, size, alignment, caps);
+                if (p) {
+                    return p;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+TLSF_HOT void *alloc_base(size_t alignment, size_t size, uint32_t caps)
+{
+    if (caps & (MALLOC_CAP_DMA | MALLOC_CAP_DMA_DESC_AHB | MALLOC_CAP_DMA_DESC_AXI |
+                MALLOC_CAP_CACHE_ALIGNED | MALLOC_CAP_SIMD)) {
+        heapcaps_adjust_alignment_to_hw(&alignment, &size, &caps);
+    }
+    if (size - 1 >= heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+        return NULL; /* 0, or more than any heap of the chip can hold */
+    }
+    if (caps & MALLOC_CAP_EXEC) {
+        if (caps & (MALLOC_CAP_8BIT | MALLOC_CAP_DMA)) {
+            return NULL;
+        }
+        caps |= MALLOC_CAP_32BIT;
+    }
+    if (caps & MALLOC_CAP_32BIT) {
+        size = (size + 3) & ~(size_t)3;
+    }
+    const heap_route_t *route = heapcaps_route(caps);
+    if (TLSF_UNLIKELY(!route)) {
+        return alloc_uncached(size, alignment, caps);
+    }
+    for (uint32_t i = 0; i < route->count; ++i) {
+        void *p = alloc_from(route->heaps[i], size, alignment, caps);
+        if (p) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+void *heap_caps_aligned_alloc_base(size_t alignment, size_t size, uint32_t caps)
+{
+    return alloc_base(alignment, size, caps);
+}
+
+TLSF_ENTRY void *heap_caps_malloc_base(size_t size, uint32_t caps)
+{
+    return alloc_base(4, size, caps);
+}
+
+TLSF_ENTRY void *heap_caps_malloc(size_t size, uint32_t caps)
+{
+    void *p = alloc_base(4, size, caps);
+    if (!p && size) {
+        alloc_failed(size, caps, __func__);
+    }
+    return p;
+}
+
+void *heap_caps_calloc_base(size_t n, size_t size, uint32_t caps)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        return NULL;
+    }
+    void *p = alloc_base(4, bytes, caps);
+    if (p) {
+        memset(p, 0, bytes);
+    }
+    return p;
+}
+
+void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
+{
+    void *p = heap_caps_calloc_base(n, size, caps);
+    if (!p && size) {
+        alloc_failed(n * size, caps, __func__);
+    }
+    return p;
+}
+
+/* ---- free ------------------------------------------------------------- */
+
+TLSF_COLD _Noreturn static void outside_heaps(const char *function, const char *what)
+{
+    heapcaps_port_printf("assert failed: %s heap_caps.c (heap != NULL && \"%s\")\n", function,
+                         what);
+    heapcaps_port_abort("pointer outside heap areas");
+}
+
+TLSF_ENTRY void heap_caps_free(void *ptr)
+{
+    if (!ptr) {
+        return;
+    }
+    bool was_alias;
+    ptr = alias_to_data(ptr, &was_alias);
+    void *block = (char *)ptr - HEAP_OWNER_WORD;
+    heap_t *heap = heapcaps_find_heap(block);
+    if (!heap) {
+        outside_heaps("heap_caps_free", "free() target pointer is outside heap areas");
+    }
+    heapcaps_mh_free(heap->heap, block);
+}
+
+void heap_caps_aligned_free(void *ptr)
+{
+    heap_caps_free(ptr);
+}
+
+/* ---- realloc ---------------------------------------------------------- */
+
+void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
+{
+    size_t alignment = 4;
+    if (caps & (MALLOC_CAP_DMA | MALLOC_CAP_DMA_DESC_AHB | MALLOC_CAP_DMA_DESC_AXI |
+                MALLOC_CAP_CACHE_ALIGNED | MALLOC_CAP_SIMD)) {
+        heapcaps_adjust_alignment_to_hw(&alignment, &size, &caps);
+    }
+    if (!ptr) {
+        return alloc_base(alignment, size, caps);
+    }
+    if (!size) {
+        heap_caps_free(ptr);
+        return NULL;
+    }
+    if (size > heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+        return NULL;
+    }
+    bool was_alias;
+    void *data = alias_to_data(ptr, &was_alias);
+    void *block = (char *)data - HEAP_OWNER_WORD;
+    heap_t *heap = heapcaps_find_heap(block);
+    if (!heap) {
+        outside_heaps("heap_caps_realloc_base", "realloc() pointer is outside heap areas");
+    }
+    if (!was_alias && (heap->all_caps & caps) == caps && alignment <= 4) {
+        void *resized = multi_heap_realloc(heap->heap, block, size + HEAP_OWNER_WORD);
+        if (resized) {
+            return (char *)resized + HEAP_OWNER_WORD;
+        }
+    }
+    void *moved = alloc_base(alignment, size, caps);
+    if (!moved) {
+        return NULL;
+    }
+    size_t old = multi_heap_get_allocated_size(heap->heap, block) - HEAP_OWNER_WORD;
+    if (was_alias) {
+        old -= ALIAS_WORD; /* the usable part behind the alias word */
+    }
+    memcpy(moved, ptr, size < old ? size : old);
+    heap_caps_free(ptr);
+    return moved;
+}
+
+void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps)
+{
+    void *p = heap_caps_realloc_base(ptr, size, caps);
+    if (!p && size) {
+        alloc_failed(size, caps, __func__);
+    }
+    return p;
+}
+
+/* ---- aligned ---------------------------------------------------------- */
+
+void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps)
+{
+    if (!alignment || (alignment & (alignment - 1)) || !size) {
+        return NULL;
+    }
+    if (size > heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+        alloc_failed(size, caps, __func__);
+        return NULL;
+    }
+    void *p = alloc_base(alignment, size, caps);
+    if (!p) {
+        alloc_failed(size, caps, __func__);
+    }
+    return p;
+}
+
+void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) {
+        return NULL;
+    }
+    void *p = heap_caps_aligned_alloc(alignment, bytes, caps);
+    if (p) {
+        memset(p, 0, bytes);
+    }
+    return p;
+}
+
+/* ---- preference lists -------------------------------------------------- */
+
+void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
+{
+    va_list list;
+    va_start(list, num);
+    uint32_t caps = MALLOC_CAP_DEFAULT;
+    void *p = NULL;
+    while (num-- && size) {
+        caps = va_arg(list, uint32_t);
+        p = alloc_base(4, size, caps);
+        if (p) {
+            break;
+        }
+    }
+    va_end(list);
+    if (!p && size) {
+        alloc_failed(size, caps, __func__);
+    }
+    return p;
+}
+
+void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
+{
+    va_list list;
+    va_start(list, num);
+    uint32_t caps = MALLOC_CAP_DEFAULT;
+    void *p = NULL;
+    while (num--) {
+        caps = va_arg(list, uint32_t);
+        p = heap_caps_realloc_base(ptr, size, caps);
+        if (p || !size) {
+            break;
+        }
+    }
+    va_end(list);
+    if (!p && size) {
+        alloc_failed(size, caps, __func__);
+    }
+    return p;
+}
+
+void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...)
+{
+    va_list list;
+    va_start(list, num);
+    uint32_t caps = MALLOC_CAP_DEFAULT;
+    void *p = NULL;
+    while (num-- && size) {
+        caps = va_arg(list, uint32_t);
+        p = heap_caps_calloc_base(n, size, caps);
+        if (p) {
+            break;
+        }
+    }
+    va_end(list);
+    if (!p && size) {
+        alloc_failed(size, caps, __func__);
+    }
+    return p;
+}
+
+/* ---- the malloc() policy ----------------------------------------------- */
+
+void heap_caps_malloc_extmem_enable(size_t limit)
+{
+    malloc_alwaysinternal_limit = (int)limit;
+}
+
+/* First choice of the malloc() policy for a request of `size` bytes. */
+static uint32_t preferred_caps(size_t size)
+{
+    if (malloc_alwaysinternal_limit < 0 || size <= (size_t)malloc_alwaysinternal_limit) {
+        return MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL;
+    }
+    return MALLOC_CAP_DEFAULT | MALLOC_CAP_SPIRAM;
+}
+
+void *heap_caps_malloc_default(size_t size)
+{
+    if (malloc_alwaysinternal_limit < 0) {
+        return heap_caps_malloc(size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
+    }
+    void *p = alloc_base(4, size, preferred_caps(size));
+    if (!p && size) {
+        p = alloc_base(4, size, MALLOC_CAP_DEFAULT);
+        if (!p) {
+            alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
+        }
+    }
+    return p;
+}
+
+void *heap_caps_realloc_default(void *ptr, size_t size)
+{
+    if (malloc_alwaysinternal_limit < 0) {
+        return heap_caps_realloc(ptr, size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
+    }
+    void *p = heap_caps_realloc_base(ptr, size, preferred_caps(size));
+    if (!p && size) {
+        p = heap_caps_realloc_base(ptr, size, MALLOC_CAP_DEFAULT);
+        if (!p) {
+            alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
+        }
+    }
+    return p;
+}
+
+void *heap_caps_aligned_alloc_default(size_t alignment, size_t size)
+{
+    if (malloc_alwaysinternal_limit < 0) {
+        return heap_caps_aligned_alloc(alignment, size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
+    }
+    if (!alignment || (alignment & (alignment - 1)) || !size) {
+        return NULL;
+    }
+    if (size > heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+        alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
+        return NULL;
+    }
+    void *p = alloc_base(alignment, size, preferred_caps(size));
+    if (!p) {
+        p = alloc_base(alignment, size, MALLOC_CAP_DEFAULT);
+    }
+    if (!p) {
+        alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
+    }
+    return p;
+}

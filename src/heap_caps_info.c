@@ -1,0 +1,298 @@
+/*
+ * heap_caps_info.c — what the heaps hold, per caps mask: sizes, info and its
+ * printout, the local-minimum monitor, block sizes, integrity checks, dumps
+ * and walks (api.md §1.5, §1.6), and the esp_system.h heap figures.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <string.h>
+
+#include "esp_heap_caps.h"
+#include "esp_system.h"
+#include "heap_caps_internal.h"
+#include "memory_layout.h"
+#include "multi_heap_ops.h"
+#include "port/port.h"
+
+/* For check, dump and walk: MALLOC_CAP_INVALID (or 0) means every heap. */
+static bool heap_selected(const heap_t *heap, uint32_t caps)
+{
+    return heap->heap && ((caps & MALLOC_CAP_INVALID) || heap_matches(heap, caps));
+}
+
+size_t heap_caps_get_total_size(uint32_t caps)
+{
+    size_t total = 0;
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap_matches(heap, caps)) {
+            total += (size_t)(heap->end - heap->start);
+        }
+    }
+    return total;
+}
+
+size_t heap_caps_get_free_size(uint32_t caps)
+{
+    size_t total = 0;
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap_matches(heap, caps)) {
+            total += multi_heap_free_size(heap->heap);
+        }
+    }
+    return total;
+}
+
+size_t heap_caps_get_minimum_free_size(uint32_t caps)
+{
+    size_t total = 0;
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap_matches(heap, caps)) {
+            total += multi_heap_minimum_free_size(heap->heap);
+        }
+    }
+    return total;
+}
+
+void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
+{
+    if (!info) {
+        return;
+    }
+    memset(info, 0, sizeof(*info));
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (!heap_matches(heap, caps)) {
+            continue;
+        }
+        multi_heap_info_t one;
+        multi_heap_get_info(heap->heap, &one);
+        info->total_free_bytes += one.total_free_bytes - HEAP_OWNER_WORD;
+        info->total_allocated_bytes += one.total_allocated_bytes -
+                                       one.allocated_blocks * HEAP_OWNER_WORD;
+        if (one.largest_free_block > info->largest_free_block) {
+            info->largest_free_block = one.largest_free_block;
+        }
+        info->minimum_free_bytes += one.minimum_free_bytes - HEAP_OWNER_WORD;
+        info->allocated_blocks += one.allocated_blocks;
+        info->free_blocks += one.free_blocks;
+        info->total_blocks += one.total_blocks;
+    }
+    /* The owner word comes out of the largest block too. */
+    info->largest_free_block = info->largest_free_block > HEAP_OWNER_WORD
+                                   ? info->largest_free_block - HEAP_OWNER_WORD
+                                   : 0;
+}
+
+size_t heap_caps_get_largest_free_block(uint32_t caps)
+{
+    multi_heap_info_t info;
+    heap_caps_get_info(&info, caps);
+    return info.largest_free_block;
+}
+
+void heap_caps_print_heap_info(uint32_t caps)
+{
+    heapcaps_port_print("Heap summary for capabilities 0x%08X:\n", (unsigned)caps);
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (!heap_matches(heap, caps)) {
+            continue;
+        }
+        multi_heap_info_t one;
+        multi_heap_get_info(heap->heap, &one);
+        heapcaps_port_print("  At 0x%08x len %d free %d allocated %d min_free %d\n",
+               (unsigned)heapcaps_layout_to_chip(heapcaps_layout_installed(), heap->start),
+               (int)(heap->end - heap->start),
+               (int)one.total_free_bytes, (int)one.total_allocated_bytes,
+               (int)one.minimum_free_bytes);
+        heapcaps_port_print("    largest_free_block %d alloc_blocks %d free_blocks %d total_blocks %d\n",
+               (int)one.largest_free_block, (int)one.allocated_blocks, (int)one.free_blocks,
+               (int)one.total_blocks);
+    }
+    multi_heap_info_t all;
+    heap_caps_get_info(&all, caps);
+    heapcaps_port_print("  Totals:\n");
+    heapcaps_port_print("    free %d allocated %d min_free %d largest_free_block %d\n",
+           (int)all.total_free_bytes, (int)all.total_allocated_bytes, (int)all.minimum_free_bytes,
+           (int)all.largest_free_block);
+}
+
+/* ---- local minimum monitoring ------------------------------------------ */
+
+static size_t *monitor_saved; /* per heap in list order, NULL when not active */
+static size_t monitor_count;
+
+void heapcaps_monitor_reset(void)
+{
+    heapcaps_meta_free(monitor_saved);
+    monitor_saved = NULL;
+    monitor_count = 0;
+}
+
+esp_err_t heap_caps_monitor_local_minimum_free_size_start(void)
+{
+    if (!monitor_saved) {
+        monitor_count = heapcaps_registry_count();
+        monitor_saved = heapcaps_meta_alloc((monitor_count ? monitor_count : 1) * sizeof(size_t));
+        if (!monitor_saved) {
+            heapcaps_port_abort("heap_caps_monitor_local_minimum_free_size_start: no memory");
+        }
+        memset(monitor_saved, 0xFF, (monitor_count ? monitor_count : 1) * sizeof(size_t));
+    }
+    size_t i = 0;
+    for (heap_t *heap = heap_list_first(); heap && i < monitor_count; heap = heap->next, ++i) {
+        if (heap->heap) {
+            size_t previous = multi_heap_reset_minimum_free_bytes(heap->heap);
+            if (previous < monitor_saved[i]) {
+                monitor_saved[i] = previous;
+            }
+        }
+    }
+    return ESP_OK;
+}
+
+esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void)
+{
+    if (!monitor_saved) {
+        return ESP_FAIL;
+    }
+    size_t i = 0;
+    for (heap_t *heap = heap_list_first(); heap && i < monitor_count; heap = heap->next, ++i) {
+        if (heap->heap) {
+            multi_heap_restore_minimum_free_bytes(heap->heap, monitor_saved[i]);
+        }
+    }
+    heapcaps_monitor_reset();
+    return ESP_OK;
+}
+
+/* ---- block sizes -------------------------------------------------------- */
+
+/* The data-side block of an allocation pointer (IRAM alias resolved). */
+static void *block_of(void *ptr, heap_t **heap_out)
+{
+    const heapcaps_layout_t *layout = heapcaps_layout_installed();
+    heap_t *heap = heapcaps_find_heap((char *)ptr - HEAP_OWNER_WORD);
+    if (!heap && layout && layout->soc) {
+        /* An EXEC allocation returned through the IRAM alias. */
+        void *data = ((void **)ptr)[-1];
+        heap = heapcaps_find_heap((char *)data - HEAP_OWNER_WORD);
+        if (heap) {
+            *heap_out = heap;
+            return (char *)data - HEAP_OWNER_WORD;
+        }
+    }
+    *heap_out = heap;
+    return (char *)ptr - HEAP_OWNER_WORD;
+}
+
+size_t heap_caps_get_allocated_size(void *ptr)
+{
+    if (!ptr) {
+        return 0;
+    }
+    heap_t *heap;
+    void *block = block_of(ptr, &heap);
+    if (!heap) {
+        heapcaps_port_printf("assert failed: heap_caps_get_allocated_size heap_caps.c (heap)\n");
+        heapcaps_port_abort("pointer outside heap areas");
+    }
+    size_t size = multi_heap_get_allocated_size(heap->heap, block) - HEAP_OWNER_WORD;
+    return (char *)block + HEAP_OWNER_WORD == (char *)ptr ? size : size - sizeof(void *);
+}
+
+size_t heap_caps_get_containing_block_size(void *ptr)
+{
+    heap_t *heap = ptr ? heapcaps_find_heap(ptr) : NULL;
+    void *block = heap ? multi_heap_find_containing_block(heap->heap, ptr) : NULL;
+    if (!block) {
+        heapcaps_port_printf("assert failed: heap_caps_get_containing_block_size heap_caps.c "
+                             "(ptr is in an allocated block)\n");
+        heapcaps_port_abort("pointer is in no allocated block");
+    }
+    return multi_heap_get_allocated_size(heap->heap, block);
+}
+
+/* ---- integrity, dump, walk ---------------------------------------------- */
+
+bool heap_caps_check_integrity(uint32_t caps, bool print_errors)
+{
+    bool ok = true;
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap_selected(heap, caps) && !multi_heap_check(heap->heap, print_errors)) {
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+bool heap_caps_check_integrity_all(bool print_errors)
+{
+    return heap_caps_check_integrity(MALLOC_CAP_INVALID, print_errors);
+}
+
+bool heap_caps_check_integrity_addr(intptr_t addr, bool print_errors)
+{
+    heap_t *heap = heapcaps_find_heap((void *)addr);
+    return heap ? multi_heap_check(heap->heap, print_errors) : false;
+}
+
+void heap_caps_dump(uint32_t caps)
+{
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap_selected(heap, caps)) {
+            multi_heap_dump(heap->heap);
+        }
+    }
+}
+
+void heap_caps_dump_all(void)
+{
+    heap_caps_dump(MALLOC_CAP_INVALID);
+}
+
+typedef struct {
+    heap_caps_walker_cb_t walker;
+    void *user_data;
+    walker_heap_into_t heap_info;
+} walk_context_t;
+
+static bool walk_block(void *block_ptr, size_t block_size, int block_used, void *user)
+{
+    walk_context_t *context = user;
+    walker_block_info_t block = {block_ptr, block_size, block_used != 0};
+    return context->walker(context->heap_info, block, context->user_data);
+}
+
+void heap_caps_walk(uint32_t caps, heap_caps_walker_cb_t walker_func, void *user_data)
+{
+    if (!walker_func) {
+        return;
+    }
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap_selected(heap, caps)) {
+            walk_context_t context = {walker_func, user_data, {heap->start, heap->end}};
+            multi_heap_walk(heap->heap, walk_block, &context);
+        }
+    }
+}
+
+void heap_caps_walk_all(heap_caps_walker_cb_t walker_func, void *user_data)
+{
+    heap_caps_walk(MALLOC_CAP_INVALID, walker_func, user_data);
+}
+
+/* ---- esp_system.h ------------------------------------------------------- */
+
+uint32_t esp_get_free_heap_size(void)
+{
+    return (uint32_t)heap_caps_get_free_size(MALLOC_CAP_DEFAULT);
+}
+
+uint32_t esp_get_free_internal_heap_size(void)
+{
+    return (uint32_t)heap_caps_get_free_size(MALLOC_CAP_8BIT | MALLOC_CAP_DMA | MALLOC_CAP_INTERNAL);
+}
+
+uint32_t esp_get_minimum_free_heap_size(void)
+{
+    return (uint32_t)heap_caps_get_minimum_free_size(MALLOC_CAP_DEFAULT);
+}

@@ -1,0 +1,171 @@
+/*
+ * heap_caps_internal.h — the registry of heaps behind esp_heap_caps.h: the
+ * heap descriptor, the heap list, the route of a caps mask (the heaps a
+ * request may use, in the order it tries them) and the lookup of the heap
+ * holding a pointer. Private to the library.
+ *
+ * Both lookups are constant time on the allocation paths:
+ * - routes are computed once per caps mask (and per change of the heap set)
+ *   and kept in a hash table, so a request does not walk the heap list;
+ * - the heap of a pointer comes from a page table over the emulated chip's
+ *   address window (one 16-bit entry per 4 KiB page), with a binary search
+ *   over the sorted heap segments only for pages two heaps share and for
+ *   heaps outside the window.
+ * Readers take no lock: tables are immutable once published; a change of the
+ * heap set publishes new ones and retires the old (freed at reset).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef HEAPCAPS_HEAP_CAPS_INTERNAL_H
+#define HEAPCAPS_HEAP_CAPS_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp_heap_caps.h"
+#include "heap_memory_layout.h"
+#include "heapcaps/layout.h"
+#include "heapcaps/lock.h"
+#include "multi_heap.h"
+
+/** Bytes of the owner word before every allocation (task tracking): none yet. */
+#define HEAP_OWNER_WORD 0u
+
+/** Which alias an EXEC allocation from this heap is returned through. */
+enum { HEAP_ALIAS_NONE = 0, HEAP_ALIAS_DIRAM, HEAP_ALIAS_RTC };
+
+typedef struct heap {
+    uint32_t caps[SOC_MEMORY_TYPE_NO_PRIOS]; /* caps per priority, 0 = highest */
+    uint32_t all_caps;                       /* OR of the three */
+    intptr_t start, end;                     /* host addresses, end exclusive */
+    multi_heap_handle_t heap;                /* NULL until enabled */
+    const char *name;                        /* memory type name, or NULL */
+    uint8_t alias;                           /* HEAP_ALIAS_* for EXEC allocations */
+    bool runtime;                            /* added by heap_caps_add_region*() */
+    struct heap *next;                       /* heap list */
+    heapcaps_lock_t lock;
+} heap_t;
+
+/** The heaps a caps mask may use, in the order a request tries them. */
+typedef struct {
+    uint32_t caps;
+    uint32_t count;
+    heap_t *heaps[];
+} heap_route_t;
+
+/** A piece of the address space and the innermost heap over it (or NULL). */
+typedef struct {
+    uintptr_t start, end;
+    heap_t *heap;
+} heap_segment_t;
+
+#define HEAP_PAGE_SHIFT 12u
+#define HEAP_PAGE_SHARED 0xFFFFu /* page entry: more than one heap, search */
+
+typedef struct {
+    uintptr_t base;            /* host address of page 0 of the window */
+    uintptr_t span;            /* bytes the page table covers */
+    const uint16_t *page_heap; /* per page: 0 none, i = heaps[i], or HEAP_PAGE_SHARED */
+    heap_t *const *heaps;      /* heaps[0] is an empty heap: start == end == 0 */
+    const heap_segment_t *segments;
+    size_t segment_count;
+} heap_lookup_t;
+
+#define HEAP_ROUTE_SLOTS 256u
+
+typedef struct {
+    _Atomic(const heap_route_t *) slots[HEAP_ROUTE_SLOTS];
+} heap_route_table_t;
+
+/* Published state (readers load with acquire). */
+extern _Atomic(heap_t *) heapcaps_heap_list;
+extern _Atomic(const heap_lookup_t *) heapcaps_heap_lookup;
+extern _Atomic(heap_route_table_t *) heapcaps_route_table;
+
+static inline bool heap_matches(const heap_t *heap, uint32_t caps)
+{
+    return heap->heap && (heap->all_caps & caps) == caps;
+}
+
+static inline heap_t *heap_list_first(void)
+{
+    return atomic_load_explicit(&heapcaps_heap_list, memory_order_acquire);
+}
+
+/** Innermost enabled heap whose [start, end) holds p: the slow part. */
+heap_t *heapcaps_find_heap_slow(const heap_lookup_t *lookup, uintptr_t p);
+
+/** Innermost enabled heap whose [start, end) holds p, or NULL. */
+static inline heap_t *heapcaps_find_heap(const void *ptr)
+{
+    const heap_lookup_t *lookup = atomic_load_explicit(&heapcaps_heap_lookup, memory_order_acquire);
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t offset = p - lookup->base;
+    if (offset < lookup->span) {
+        unsigned entry = lookup->page_heap[offset >> HEAP_PAGE_SHIFT];
+        if (entry != HEAP_PAGE_SHARED) {
+            heap_t *heap = lookup->heaps[entry];
+            return p - (uintptr_t)heap->start < (uintptr_t)(heap->end - heap->start) ? heap : NULL;
+        }
+    }
+    return heapcaps_find_heap_slow(lookup, p);
+}
+
+/** Route of `caps` computed and cached: the slow part. NULL when the table
+ *  is full or out of memory. */
+const heap_route_t *heapcaps_route_build(uint32_t caps);
+
+static inline unsigned heap_route_slot(uint32_t caps)
+{
+    return (unsigned)((caps * 0x9E3779B1u) >> 24);
+}
+
+/** The heaps a request with `caps` tries, in order; NULL when it cannot be
+ *  cached (then walk the heap list). */
+static inline const heap_route_t *heapcaps_route(uint32_t caps)
+{
+    heap_route_table_t *table = atomic_load_explicit(&heapcaps_route_table, memory_order_acquire);
+    if (table) {
+        const heap_route_t *route =
+            atomic_load_explicit(&table->slots[heap_route_slot(caps)], memory_order_acquire);
+        if (route && route->caps == caps) {
+            return route;
+        }
+    }
+    return heapcaps_route_build(caps);
+}
+
+/**
+ * Put `heap` in the list — at the head (runtime heaps) or before the first
+ * heap at least as large (startup heaps) — and republish lookup and routes.
+ * Serialised by the registry lock.
+ */
+void heapcaps_registry_add(heap_t *heap, bool at_head);
+
+/** Republish lookup and routes after heaps were enabled. */
+void heapcaps_registry_changed(void);
+
+/** Number of heaps in the list. */
+size_t heapcaps_registry_count(void);
+
+/** Memory for the registry's own tables (the host's, never a chip heap). */
+void *heapcaps_meta_alloc(size_t bytes);
+void heapcaps_meta_free(void *p);
+
+/** HEAP_SIZE_MAX: the largest contiguous RAM of the installed chip. */
+size_t heapcaps_heap_size_max(void);
+
+/** Adjust alignment, size and caps to the hardware (behaviour.md §9). */
+void heapcaps_adjust_alignment_to_hw(size_t *alignment, size_t *size, uint32_t *caps);
+
+/** Back to the settings of a fresh boot: malloc policy, failure callback,
+ *  local-minimum monitoring (heap_caps.c, heap_caps_info.c). */
+void heapcaps_heap_caps_reset_settings(void);
+void heapcaps_monitor_reset(void);
+
+/** Set by heap_caps_enable_nonos_stack_heaps(). */
+extern bool heapcaps_startup_over;
+
+#endif /* HEAPCAPS_HEAP_CAPS_INTERNAL_H */
