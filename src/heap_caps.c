@@ -83,13 +83,6 @@ static const heapcaps_layout_t *layout_with_soc(void)
     return layout && layout->soc ? layout : NULL;
 }
 
-static bool in_chip_range(const heapcaps_layout_t *layout, const void *p, uint32_t low,
-                          uint32_t high)
-{
-    intptr_t chip = heapcaps_layout_to_chip(layout, (intptr_t)p);
-    return low < high && chip >= (intptr_t)low && chip < (intptr_t)high;
-}
-
 /* The IRAM word that will precede the pointer returned for data pointer d
  * of an allocation of `size` (a multiple of 4) with one alias word. */
 static void *alias_word_for(const heapcaps_layout_t *layout, int alias, uintptr_t d, size_t size)
@@ -113,21 +106,8 @@ static void *alias_word_for(const heapcaps_layout_t *layout, int alias, uintptr_
 /* If p is an IRAM-alias pointer, the data-side pointer stored before it. */
 static inline void *alias_to_data(void *p, bool *was_alias)
 {
-    const heapcaps_layout_t *layout = layout_with_soc();
-    *was_alias = false;
-    if (!layout) {
-        return p;
-    }
-    const heapcaps_soc_t *soc = layout->soc;
-    bool diram_alias = soc->diram_iram_low != soc->diram_dram_low &&
-                       in_chip_range(layout, p, soc->diram_iram_low, soc->diram_iram_high);
-    bool rtc_alias = soc->rtc_iram_low != soc->rtc_dram_low &&
-                     in_chip_range(layout, p, soc->rtc_iram_low, soc->rtc_iram_high);
-    if (!diram_alias && !rtc_alias) {
-        return p;
-    }
-    *was_alias = true;
-    return ((void **)p)[-1];
+    *was_alias = heapcaps_is_alias(p);
+    return *was_alias ? ((void **)p)[-1] : p;
 }
 
 /* ---- allocation ------------------------------------------------------- */
@@ -174,7 +154,7 @@ TLSF_HOT void *alloc_base(size_t alignment, size_t size, uint32_t caps)
                 MALLOC_CAP_CACHE_ALIGNED | MALLOC_CAP_SIMD)) {
         heapcaps_adjust_alignment_to_hw(&alignment, &size, &caps);
     }
-    if (size - 1 >= heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+    if (size - 1 >= heapcaps_fast.size_limit) {
         return NULL; /* 0, or more than any heap of the chip can hold */
     }
     if (caps & MALLOC_CAP_EXEC) {
@@ -285,7 +265,7 @@ void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
         heap_caps_free(ptr);
         return NULL;
     }
-    if (size > heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+    if (size > heapcaps_fast.size_limit) {
         return NULL;
     }
     bool was_alias;
@@ -330,7 +310,7 @@ void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps)
     if (!alignment || (alignment & (alignment - 1)) || !size) {
         return NULL;
     }
-    if (size > heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+    if (size > heapcaps_fast.size_limit) {
         alloc_failed(size, caps, __func__);
         return NULL;
     }
@@ -470,7 +450,7 @@ void *heap_caps_aligned_alloc_default(size_t alignment, size_t size)
     if (!alignment || (alignment & (alignment - 1)) || !size) {
         return NULL;
     }
-    if (size > heapcaps_heap_size_max() - HEAP_OWNER_WORD) {
+    if (size > heapcaps_fast.size_limit) {
         alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
         return NULL;
     }

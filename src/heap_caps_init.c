@@ -52,6 +52,19 @@ static void describe(heap_t *heap, const uint32_t caps[SOC_MEMORY_TYPE_NO_PRIOS]
     heap->alias = alias_of(start);
 }
 
+/* Register the heap's range. A region need only be 4-byte aligned on the
+ * chip; on a 64-bit host the heap starts at the next 8-byte boundary. */
+static void register_range(heap_t *heap)
+{
+    const intptr_t word = (intptr_t)sizeof(size_t);
+    intptr_t start = (heap->start + word - 1) & ~(word - 1);
+    heap->heap = heap->end > start ? multi_heap_register((void *)start, (size_t)(heap->end - start))
+                                   : NULL;
+    if (heap->heap) {
+        heap->start = start;
+    }
+}
+
 static void enable(heap_t *heap)
 {
     heapcaps_lock_init(&heap->lock);
@@ -84,7 +97,7 @@ void heap_caps_init(void)
         describe(heap, type->caps, region->start, region->start + (intptr_t)region->size,
                  type->name);
         if (!region->startup_stack) {
-            heap->heap = multi_heap_register((void *)region->start, region->size);
+            register_range(heap);
         }
         heapcaps_port_log('I', TAG, "At %08X len %08X (%d KiB): %s",
                           (unsigned)heapcaps_layout_to_chip(layout, region->start),
@@ -120,7 +133,7 @@ void heap_caps_enable_nonos_stack_heaps(void)
     bool changed = false;
     for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
         if (!heap->heap) {
-            heap->heap = multi_heap_register((void *)heap->start, (size_t)(heap->end - heap->start));
+            register_range(heap);
             if (heap->heap) {
                 enable(heap);
                 changed = true;
@@ -184,7 +197,7 @@ esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, 
     }
     describe(heap, caps, start, end, type_name_for(caps));
     heap->runtime = true;
-    heap->heap = multi_heap_register((void *)start, (size_t)(end - start));
+    register_range(heap);
     if (!heap->heap) {
         heap_caps_free(heap);
         return ESP_ERR_INVALID_SIZE;

@@ -154,8 +154,23 @@ size_t heapcaps_registry_count(void);
 void *heapcaps_meta_alloc(size_t bytes);
 void heapcaps_meta_free(void *p);
 
-/** HEAP_SIZE_MAX: the largest contiguous RAM of the installed chip. */
-size_t heapcaps_heap_size_max(void);
+/** Facts of the installed chip the hot paths need, kept ready by the
+ *  registry (recomputed whenever the heap set changes). */
+typedef struct {
+    size_t size_limit;       /* HEAP_SIZE_MAX - owner word: larger requests fail */
+    uintptr_t alias_low[2];  /* host ranges of the D/IRAM and RTC IRAM aliases */
+    uintptr_t alias_span[2]; /* 0: no such alias on this chip */
+} heap_fast_facts_t;
+
+extern heap_fast_facts_t heapcaps_fast;
+
+/** True when p is an IRAM-alias pointer of an EXEC allocation. */
+static inline bool heapcaps_is_alias(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    return a - heapcaps_fast.alias_low[0] < heapcaps_fast.alias_span[0] ||
+           a - heapcaps_fast.alias_low[1] < heapcaps_fast.alias_span[1];
+}
 
 /** Adjust alignment, size and caps to the hardware (behaviour.md §9). */
 void heapcaps_adjust_alignment_to_hw(size_t *alignment, size_t *size, uint32_t *caps);

@@ -85,13 +85,36 @@ size_t heapcaps_registry_count(void)
     return count;
 }
 
-size_t heapcaps_heap_size_max(void)
+heap_fast_facts_t heapcaps_fast = {SIZE_MAX / 2, {0, 0}, {0, 0}};
+
+/* An alias range of the chip in host addresses; span 0 where the data and
+ * instruction addresses of that memory are the same. */
+static void alias_range(const heapcaps_layout_t *layout, uint32_t data_low, uint32_t iram_low,
+                        uint32_t iram_high, uintptr_t *low, uintptr_t *span)
+{
+    *low = 0;
+    *span = 0;
+    if (iram_low < iram_high && iram_low != data_low) {
+        *low = (uintptr_t)heapcaps_layout_to_host(layout, (intptr_t)iram_low);
+        *span = iram_high - iram_low;
+    }
+}
+
+static void fast_facts_update(void)
 {
     const heapcaps_layout_t *layout = heapcaps_layout_installed();
-    if (layout && layout->soc && layout->soc->max_contiguous_ram_size) {
-        return layout->soc->max_contiguous_ram_size;
+    heap_fast_facts_t facts = {SIZE_MAX / 2 - HEAP_OWNER_WORD, {0, 0}, {0, 0}};
+    if (layout && layout->soc) {
+        const heapcaps_soc_t *soc = layout->soc;
+        if (soc->max_contiguous_ram_size) {
+            facts.size_limit = soc->max_contiguous_ram_size - HEAP_OWNER_WORD;
+        }
+        alias_range(layout, soc->diram_dram_low, soc->diram_iram_low, soc->diram_iram_high,
+                    &facts.alias_low[0], &facts.alias_span[0]);
+        alias_range(layout, soc->rtc_dram_low, soc->rtc_iram_low, soc->rtc_iram_high,
+                    &facts.alias_low[1], &facts.alias_span[1]);
     }
-    return SIZE_MAX / 2;
+    heapcaps_fast = facts;
 }
 
 /* ---- routes ------------------------------------------------------------ */
@@ -329,6 +352,7 @@ static void retire_routes(heap_route_table_t *table)
 
 static void republish(void)
 {
+    fast_facts_update();
     const heap_lookup_t *lookup = lookup_build();
     if (lookup) {
         table_retire(atomic_exchange(&heapcaps_heap_lookup, lookup));
@@ -386,4 +410,5 @@ void heapcaps_registry_reset(void)
     }
     heapcaps_startup_over = false;
     heapcaps_heap_caps_reset_settings();
+    fast_facts_update();
 }

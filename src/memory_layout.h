@@ -24,13 +24,14 @@ size_t heapcaps_layout_coalesce(soc_memory_region_t *regions, size_t count);
 /** Chip address of a host address under the installed layout. */
 static inline intptr_t heapcaps_layout_to_chip(const heapcaps_layout_t *layout, intptr_t host)
 {
-    return layout ? host - layout->address_offset : host;
+    /* Unsigned arithmetic: the offset may be anything on a host. */
+    return layout ? (intptr_t)((uintptr_t)host - (uintptr_t)layout->address_offset) : host;
 }
 
 /** Host address of a chip address under the installed layout. */
 static inline intptr_t heapcaps_layout_to_host(const heapcaps_layout_t *layout, intptr_t chip)
 {
-    return layout ? chip + layout->address_offset : chip;
+    return layout ? (intptr_t)((uintptr_t)chip + (uintptr_t)layout->address_offset) : chip;
 }
 
 #endif /* HEAPCAPS_MEMORY_LAYOUT_H */

@@ -70,7 +70,7 @@ typedef struct {
                                                  (no aliases, no hardware alignment) */
     const soc_memory_type_desc_t *types;    /**< memory types */
     size_t type_count;
-    const soc_memory_region_t *regions;     /**< regions, ascending addresses */
+    const soc_memory_region_t *regions;     /**< regions in table order (not overlapping) */
     size_t region_count;
     const soc_reserved_region_t *reserved;  /**< ranges no heap may use */
     size_t reserved_count;
@@ -87,7 +87,8 @@ typedef struct {
  * must stay valid while installed. Heaps already registered are not touched:
  * install before heap_caps_init().
  * @return ESP_OK; ESP_ERR_INVALID_ARG for NULL, a region with an unknown
- *         type, or regions not in ascending order.
+ *         type, overlapping regions, a reserved range that ends before it
+ *         starts, or more than 64 reserved ranges.
  */
 esp_err_t heapcaps_layout_install(const heapcaps_layout_t *layout);
 
