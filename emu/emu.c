@@ -39,10 +39,13 @@ static struct {
     emu_memory_t memory;
 } emu;
 
-static const heapcaps_emu_options_t default_options = {
-    .psram_always_internal = -1,
-    .psram_reserve_internal = -1,
-};
+static const heapcaps_emu_options_t default_options = {0};
+
+/* A size option: 0 = ESP-IDF's default, HEAPCAPS_EMU_NONE = zero bytes. */
+static size_t size_option(long value, size_t esp_idf_default)
+{
+    return value == 0 ? esp_idf_default : value == HEAPCAPS_EMU_NONE ? 0 : (size_t)value;
+}
 
 static bool resolve_switch(heapcaps_emu_switch_t value, bool chip_default)
 {
@@ -136,15 +139,13 @@ static esp_err_t start_heaps(const heapcaps_emu_options_t *options, size_t psram
             return err;
         }
         if (options->psram_use == PSRAM_USE_MALLOC) {
-            long limit = options->psram_always_internal;
-            heap_caps_malloc_extmem_enable(limit < 0 ? DEFAULT_PSRAM_ALWAYS_INTERNAL
-                                                     : (size_t)limit);
+            heap_caps_malloc_extmem_enable(
+                size_option(options->psram_always_internal, DEFAULT_PSRAM_ALWAYS_INTERNAL));
         }
     }
     heap_caps_enable_nonos_stack_heaps();
     if (psram_window > 0 && options->psram_use == PSRAM_USE_MALLOC) {
-        long reserve = options->psram_reserve_internal;
-        size_t size = reserve < 0 ? DEFAULT_PSRAM_RESERVE_INTERNAL : (size_t)reserve;
+        size_t size = size_option(options->psram_reserve_internal, DEFAULT_PSRAM_RESERVE_INTERNAL);
         if (size > 0) {
             err = reserve_internal_pool(size);
             if (err != ESP_OK) {

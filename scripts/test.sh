@@ -13,6 +13,7 @@
 #   consumer-*   tests/consumer built against it with find_package and with
 #                pkg-config, and against the source tree with
 #                add_subdirectory; each program is run
+#   example-*    examples/dma_cache built against build/install; its tests run
 #   core-size    scripts/core-size.sh (Cortex-M4 code size of the core)
 # Build trees are build/test-<name> and are reused (incremental builds).
 #
@@ -166,6 +167,20 @@ consumer_pkgconfig() { # the consumer built with a plain cc command line
     record "consumer-$name" "ok ($(elapsed "$t0")s)"
 }
 
+# example_cmake NAME: examples/NAME built against build/install, then its ctest.
+example_cmake() {
+    local name=$1 t0=$EPOCHREALTIME dir=$build/example-$1
+    banner "example-$name: examples/$name against build/install"
+    rm -rf -- "$dir"
+    cmake -S "$root/examples/$name" -B "$dir" "-DCMAKE_PREFIX_PATH=$build/install" ||
+        fail "example-$name" "configuring examples/$name failed"
+    cmake --build "$dir" --parallel "$jobs" ||
+        fail "example-$name" "building examples/$name failed"
+    (cd "$dir" && ctest --output-on-failure --no-tests=error) ||
+        fail "example-$name" "ctest of examples/$name failed (build dir $dir)"
+    record "example-$name" "ok ($(elapsed "$t0")s)"
+}
+
 core_size() {
     local t0=$EPOCHREALTIME out
     banner "core-size: scripts/core-size.sh"
@@ -196,6 +211,7 @@ main() {
         consumer_cmake package -DHEAPCAPS_CONSUMER_MODE=package "-DCMAKE_PREFIX_PATH=$build/install"
         consumer_pkgconfig
         consumer_cmake subdirectory -DHEAPCAPS_CONSUMER_MODE=subdirectory
+        example_cmake dma_cache
 
         core_size
     fi

@@ -112,19 +112,26 @@ static inline void *alias_to_data(void *p, bool *was_alias)
 
 /* ---- allocation ------------------------------------------------------- */
 
-/* Try one heap: plain or aligned, with the EXEC alias where it applies. */
-static inline void *alloc_from(heap_t *heap, size_t size, size_t alignment, uint32_t caps)
+/* An EXEC allocation from a heap whose memory executes through an IRAM
+ * alias: one more word, which records the data-side address. */
+TLSF_COLD static void *alloc_through_alias(heap_t *heap, size_t size)
 {
-    if ((caps & MALLOC_CAP_EXEC) && heap->alias != HEAP_ALIAS_NONE) {
-        const heapcaps_layout_t *layout = layout_with_soc();
-        uintptr_t d = (uintptr_t)heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD + ALIAS_WORD);
-        if (!d) {
-            return NULL;
-        }
-        d += HEAP_OWNER_WORD;
-        void **word = alias_word_for(layout, heap->alias, d, size);
-        *word = (void *)d;
-        return word + 1;
+    const heapcaps_layout_t *layout = layout_with_soc();
+    uintptr_t d = (uintptr_t)heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD + ALIAS_WORD);
+    if (!d) {
+        return NULL;
+    }
+    d += HEAP_OWNER_WORD;
+    void **word = alias_word_for(layout, heap->alias, d, size);
+    *word = (void *)d;
+    return word + 1;
+}
+
+/* Try one heap: plain or aligned, with the EXEC alias where it applies. */
+TLSF_HOT void *alloc_from(heap_t *heap, size_t size, size_t alignment, uint32_t caps)
+{
+    if (TLSF_UNLIKELY((caps & MALLOC_CAP_EXEC) && heap->alias != HEAP_ALIAS_NONE)) {
+        return alloc_through_alias(heap, size);
     }
     void *block = alignment <= 4 ? heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD)
                                  : multi_heap_aligned_alloc_offs(heap->heap, size + HEAP_OWNER_WORD,
@@ -148,22 +155,19 @@ TLSF_COLD static void *alloc_uncached(size_t size, size_t alignment, uint32_t ca
     return NULL;
 }
 
-TLSF_HOT void *alloc_base(size_t alignment, size_t size, uint32_t caps)
+/* The allocation core once the request is adjusted to the hardware. */
+TLSF_HOT void *alloc_core(size_t alignment, size_t size, uint32_t caps)
 {
-    if (caps & (MALLOC_CAP_DMA | MALLOC_CAP_DMA_DESC_AHB | MALLOC_CAP_DMA_DESC_AXI |
-                MALLOC_CAP_CACHE_ALIGNED | MALLOC_CAP_SIMD)) {
-        heapcaps_adjust_alignment_to_hw(&alignment, &size, &caps);
-    }
     if (size - 1 >= heapcaps_fast.size_limit) {
         return NULL; /* 0, or more than any heap of the chip can hold */
     }
-    if (caps & MALLOC_CAP_EXEC) {
-        if (caps & (MALLOC_CAP_8BIT | MALLOC_CAP_DMA)) {
-            return NULL;
+    if (caps & (MALLOC_CAP_EXEC | MALLOC_CAP_32BIT)) {
+        if (caps & MALLOC_CAP_EXEC) {
+            if (caps & (MALLOC_CAP_8BIT | MALLOC_CAP_DMA)) {
+                return NULL;
+            }
+            caps |= MALLOC_CAP_32BIT;
         }
-        caps |= MALLOC_CAP_32BIT;
-    }
-    if (caps & MALLOC_CAP_32BIT) {
         size = (size + 3) & ~(size_t)3;
     }
     const heap_route_t *route = heapcaps_route(caps);
@@ -179,6 +183,62 @@ TLSF_HOT void *alloc_base(size_t alignment, size_t size, uint32_t caps)
     return NULL;
 }
 
+#define HW_ALIGNED_CAPS                                                                            \
+    (MALLOC_CAP_DMA | MALLOC_CAP_DMA_DESC_AHB | MALLOC_CAP_DMA_DESC_AXI |                          \
+     MALLOC_CAP_CACHE_ALIGNED | MALLOC_CAP_SIMD)
+
+TLSF_COLD static void *alloc_hw_aligned(size_t alignment, size_t size, uint32_t caps)
+{
+    heapcaps_adjust_alignment_to_hw(&alignment, &size, &caps);
+    return alloc_core(alignment, size, caps);
+}
+
+TLSF_HOT void *alloc_base(size_t alignment, size_t size, uint32_t caps)
+{
+    if (caps & HW_ALIGNED_CAPS) {
+        return alloc_hw_aligned(alignment, size, caps);
+    }
+    return alloc_core(alignment, size, caps);
+}
+
+/* The bits that need more than "try the route's heaps in order". */
+#define SPECIAL_CAPS (HW_ALIGNED_CAPS | MALLOC_CAP_EXEC | MALLOC_CAP_32BIT)
+
+TLSF_COLD static void *alloc_plain_rest(const heap_route_t *route, size_t size, uint32_t caps)
+{
+    if (!route) {
+        return alloc_uncached(size, 4, caps);
+    }
+    for (uint32_t i = 1; i < route->count; ++i) {
+        void *p = multi_heap_malloc(route->heaps[i]->heap, size + HEAP_OWNER_WORD);
+        if (p) {
+            return (char *)p + HEAP_OWNER_WORD;
+        }
+    }
+    return NULL;
+}
+
+/* malloc with no special caps: the first heap of the route almost always
+ * serves it, so that is tried first with as little as possible around it. */
+TLSF_HOT void *alloc_plain(size_t size, uint32_t caps)
+{
+    if (TLSF_UNLIKELY(caps & SPECIAL_CAPS)) {
+        return alloc_base(4, size, caps);
+    }
+    if (size - 1 >= heapcaps_fast.size_limit) {
+        return NULL;
+    }
+    const heap_route_t *route = heapcaps_route(caps);
+    if (TLSF_UNLIKELY(!route || !route->count)) {
+        return route ? NULL : alloc_plain_rest(route, size, caps);
+    }
+    void *p = heapcaps_mh_malloc(route->heaps[0]->heap, size + HEAP_OWNER_WORD);
+    if (TLSF_UNLIKELY(!p)) {
+        return alloc_plain_rest(route, size, caps);
+    }
+    return (char *)p + HEAP_OWNER_WORD;
+}
+
 void *heap_caps_aligned_alloc_base(size_t alignment, size_t size, uint32_t caps)
 {
     return alloc_base(alignment, size, caps);
@@ -186,12 +246,12 @@ void *heap_caps_aligned_alloc_base(size_t alignment, size_t size, uint32_t caps)
 
 TLSF_ENTRY void *heap_caps_malloc_base(size_t size, uint32_t caps)
 {
-    return alloc_base(4, size, caps);
+    return alloc_plain(size, caps);
 }
 
 TLSF_ENTRY void *heap_caps_malloc(size_t size, uint32_t caps)
 {
-    void *p = alloc_base(4, size, caps);
+    void *p = alloc_plain(size, caps);
     if (!p && size) {
         alloc_failed(size, caps, __func__);
     }
@@ -254,8 +314,7 @@ void heap_caps_aligned_free(void *ptr)
 void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
 {
     size_t alignment = 4;
-    if (caps & (MALLOC_CAP_DMA | MALLOC_CAP_DMA_DESC_AHB | MALLOC_CAP_DMA_DESC_AXI |
-                MALLOC_CAP_CACHE_ALIGNED | MALLOC_CAP_SIMD)) {
+    if (caps & HW_ALIGNED_CAPS) {
         heapcaps_adjust_alignment_to_hw(&alignment, &size, &caps);
     }
     if (!ptr) {

@@ -29,6 +29,7 @@
 #include "heapcaps/layout.h"
 #include "heapcaps/lock.h"
 #include "multi_heap.h"
+#include "tlsf/tlsf_ops.h"
 
 /** Bytes of the owner word before every allocation (task tracking): none yet. */
 #define HEAP_OWNER_WORD 0u
@@ -80,9 +81,9 @@ typedef struct {
 } heap_route_table_t;
 
 /* Published state (readers load with acquire). */
-extern _Atomic(heap_t *) heapcaps_heap_list;
-extern _Atomic(const heap_lookup_t *) heapcaps_heap_lookup;
-extern _Atomic(heap_route_table_t *) heapcaps_route_table;
+extern TLSF_INTERNAL _Atomic(heap_t *) heapcaps_heap_list;
+extern TLSF_INTERNAL _Atomic(const heap_lookup_t *) heapcaps_heap_lookup;
+extern TLSF_INTERNAL _Atomic(heap_route_table_t *) heapcaps_route_table;
 
 static inline bool heap_matches(const heap_t *heap, uint32_t caps)
 {
@@ -95,7 +96,7 @@ static inline heap_t *heap_list_first(void)
 }
 
 /** Innermost enabled heap whose [start, end) holds p: the slow part. */
-heap_t *heapcaps_find_heap_slow(const heap_lookup_t *lookup, uintptr_t p);
+TLSF_INTERNAL heap_t *heapcaps_find_heap_slow(const heap_lookup_t *lookup, uintptr_t p);
 
 /** Innermost enabled heap whose [start, end) holds p, or NULL. */
 static inline heap_t *heapcaps_find_heap(const void *ptr)
@@ -115,7 +116,7 @@ static inline heap_t *heapcaps_find_heap(const void *ptr)
 
 /** Route of `caps` computed and cached: the slow part. NULL when the table
  *  is full or out of memory. */
-const heap_route_t *heapcaps_route_build(uint32_t caps);
+TLSF_INTERNAL const heap_route_t *heapcaps_route_build(uint32_t caps);
 
 static inline unsigned heap_route_slot(uint32_t caps)
 {
@@ -157,19 +158,22 @@ void heapcaps_meta_free(void *p);
 /** Facts of the installed chip the hot paths need, kept ready by the
  *  registry (recomputed whenever the heap set changes). */
 typedef struct {
-    size_t size_limit;       /* HEAP_SIZE_MAX - owner word: larger requests fail */
-    uintptr_t alias_low[2];  /* host ranges of the D/IRAM and RTC IRAM aliases */
-    uintptr_t alias_span[2]; /* 0: no such alias on this chip */
+    size_t size_limit;   /* HEAP_SIZE_MAX - owner word: larger requests fail */
+    uintptr_t alias_low; /* host range holding the D/IRAM and RTC IRAM aliases */
+    uintptr_t alias_span; /* (their hull); 0: no alias on this chip */
+    uintptr_t alias_low_exact[2], alias_span_exact[2]; /* each alias range */
 } heap_fast_facts_t;
 
-extern heap_fast_facts_t heapcaps_fast;
+extern TLSF_INTERNAL heap_fast_facts_t heapcaps_fast;
 
-/** True when p is an IRAM-alias pointer of an EXEC allocation. */
+TLSF_INTERNAL bool heapcaps_is_alias_exact(uintptr_t p);
+
+/** True when p is an IRAM-alias pointer of an EXEC allocation. On every
+ *  chip the two alias ranges are adjacent, so one comparison decides. */
 static inline bool heapcaps_is_alias(const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    return a - heapcaps_fast.alias_low[0] < heapcaps_fast.alias_span[0] ||
-           a - heapcaps_fast.alias_low[1] < heapcaps_fast.alias_span[1];
+    return (uintptr_t)p - heapcaps_fast.alias_low < heapcaps_fast.alias_span &&
+           heapcaps_is_alias_exact((uintptr_t)p);
 }
 
 /** Adjust alignment, size and caps to the hardware (behaviour.md §9). */

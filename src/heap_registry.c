@@ -85,7 +85,7 @@ size_t heapcaps_registry_count(void)
     return count;
 }
 
-heap_fast_facts_t heapcaps_fast = {SIZE_MAX / 2, {0, 0}, {0, 0}};
+heap_fast_facts_t heapcaps_fast = {SIZE_MAX / 2, 0, 0, {0, 0}, {0, 0}};
 
 /* An alias range of the chip in host addresses; span 0 where the data and
  * instruction addresses of that memory are the same. */
@@ -103,18 +103,36 @@ static void alias_range(const heapcaps_layout_t *layout, uint32_t data_low, uint
 static void fast_facts_update(void)
 {
     const heapcaps_layout_t *layout = heapcaps_layout_installed();
-    heap_fast_facts_t facts = {SIZE_MAX / 2 - HEAP_OWNER_WORD, {0, 0}, {0, 0}};
+    heap_fast_facts_t facts = {SIZE_MAX / 2 - HEAP_OWNER_WORD, 0, 0, {0, 0}, {0, 0}};
     if (layout && layout->soc) {
         const heapcaps_soc_t *soc = layout->soc;
         if (soc->max_contiguous_ram_size) {
             facts.size_limit = soc->max_contiguous_ram_size - HEAP_OWNER_WORD;
         }
         alias_range(layout, soc->diram_dram_low, soc->diram_iram_low, soc->diram_iram_high,
-                    &facts.alias_low[0], &facts.alias_span[0]);
+                    &facts.alias_low_exact[0], &facts.alias_span_exact[0]);
         alias_range(layout, soc->rtc_dram_low, soc->rtc_iram_low, soc->rtc_iram_high,
-                    &facts.alias_low[1], &facts.alias_span[1]);
+                    &facts.alias_low_exact[1], &facts.alias_span_exact[1]);
+        uintptr_t low = UINTPTR_MAX, high = 0;
+        for (int i = 0; i < 2; ++i) {
+            if (facts.alias_span_exact[i]) {
+                uintptr_t end = facts.alias_low_exact[i] + facts.alias_span_exact[i];
+                low = facts.alias_low_exact[i] < low ? facts.alias_low_exact[i] : low;
+                high = end > high ? end : high;
+            }
+        }
+        if (high) {
+            facts.alias_low = low;
+            facts.alias_span = high - low;
+        }
     }
     heapcaps_fast = facts;
+}
+
+bool heapcaps_is_alias_exact(uintptr_t p)
+{
+    return p - heapcaps_fast.alias_low_exact[0] < heapcaps_fast.alias_span_exact[0] ||
+           p - heapcaps_fast.alias_low_exact[1] < heapcaps_fast.alias_span_exact[1];
 }
 
 /* ---- routes ------------------------------------------------------------ */

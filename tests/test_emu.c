@@ -56,8 +56,6 @@ static heapcaps_emu_options_t quiet_options(void)
 {
     heapcaps_emu_options_t options = {0};
     options.quiet = true;
-    options.psram_always_internal = -1;
-    options.psram_reserve_internal = -1;
     return options;
 }
 
@@ -634,12 +632,12 @@ static void psram_reserve_pool_is_a_dma_internal_heap(void **state)
     (void)state;
     heapcaps_emu_options_t options = quiet_options();
     options.psram_size = 1024 * 1024;
-    options.psram_reserve_internal = 0;
+    options.psram_reserve_internal = HEAPCAPS_EMU_NONE;
     assert_int_equal(heapcaps_emu_boot("esp32s3", &options), ESP_OK);
     size_t without = heap_caps_get_total_size(MALLOC_CAP_DMA | MALLOC_CAP_INTERNAL);
     heapcaps_emu_shutdown();
 
-    options.psram_reserve_internal = -1;
+    options.psram_reserve_internal = 0; /* ESP-IDF's default */
     assert_int_equal(heapcaps_emu_boot("esp32s3", &options), ESP_OK);
     size_t with = heap_caps_get_total_size(MALLOC_CAP_DMA | MALLOC_CAP_INTERNAL);
     /* The pool's 32768 bytes (less the one the end quirk drops) are a heap of
@@ -689,7 +687,7 @@ static void psram_always_internal_threshold_is_an_option(void **state)
     (void)state;
     heapcaps_emu_options_t options = quiet_options();
     options.psram_size = 1024 * 1024;
-    options.psram_always_internal = 0;
+    options.psram_always_internal = HEAPCAPS_EMU_NONE;
     assert_int_equal(heapcaps_emu_boot("esp32s3", &options), ESP_OK);
     void *p = heap_caps_malloc_default(1);
     assert_true(esp_ptr_external_ram(p));

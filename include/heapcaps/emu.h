@@ -29,6 +29,9 @@
 extern "C" {
 #endif
 
+/** For a size option whose 0 means "ESP-IDF's default": really zero bytes. */
+#define HEAPCAPS_EMU_NONE (-1L)
+
 /** A setting that can be left at the chip's ESP-IDF default. */
 typedef enum {
     HEAPCAPS_EMU_DEFAULT = 0, /**< ESP-IDF's default for the chip */
@@ -50,9 +53,11 @@ typedef struct {
     /** PSRAM use (CONFIG_SPIRAM_USE_*): 0 = malloc (default), 1 = caps-alloc only,
      *  2 = mapped but not a heap. */
     int psram_use;
-    /** CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL; -1 = default 16384. */
+    /** CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL in bytes; 0 = ESP-IDF's default
+     *  16384, HEAPCAPS_EMU_NONE = 0 bytes (every request prefers PSRAM). */
     long psram_always_internal;
-    /** CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL; -1 = default 32768. */
+    /** CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL in bytes; 0 = ESP-IDF's default
+     *  32768, HEAPCAPS_EMU_NONE = no reserve pool. */
     long psram_reserve_internal;
     bool quiet;          /**< do not print the startup log */
 } heapcaps_emu_options_t;

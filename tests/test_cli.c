@@ -1,0 +1,509 @@
+/*
+ * test_cli.c — runs the built `heapcaps` program and checks what it prints
+ * and its exit status: the boot log of each chip, the heap table, sdkconfig
+ * files, and the errors for bad command lines.
+ *
+ * The program is $HEAPCAPS_CLI, else tools/heapcaps in the build tree this
+ * test was built in (its own directory's ../tools); every test fails with
+ * that path when it is not there.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "heapcaps/emu.h"
+
+#define MAX_ARGS 16
+
+static char cli_path[4096];
+
+/* What one run of the program gave. */
+typedef struct {
+    int status; /* exit status, or -1 when it did not exit normally */
+    char *out;  /* stdout */
+    char *err;  /* stderr */
+} run_t;
+
+static void find_cli(void)
+{
+    const char *from_environment = getenv("HEAPCAPS_CLI");
+    if (from_environment && from_environment[0]) {
+        snprintf(cli_path, sizeof(cli_path), "%s", from_environment);
+        return;
+    }
+    char self[4096];
+    ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (length <= 0) {
+        return;
+    }
+    self[length] = '\0';
+    char *slash = strrchr(self, '/');
+    if (slash) {
+        *slash = '\0';
+        int length_needed = snprintf(cli_path, sizeof(cli_path), "%s/../tools/heapcaps", self);
+        if (length_needed < 0 || (size_t)length_needed >= sizeof(cli_path)) {
+            cli_path[0] = '\0';
+        }
+    }
+}
+
+static int setup_cli(void **state)
+{
+    (void)state;
+    if (!cli_path[0]) {
+        find_cli();
+    }
+    if (!cli_path[0] || access(cli_path, X_OK) != 0) {
+        fail_msg("the heapcaps program is not at %s (built with HEAPCAPS_BUILD_TOOLS=OFF?); "
+                 "set HEAPCAPS_CLI to its path",
+                 cli_path[0] ? cli_path : "tools/heapcaps");
+    }
+    return 0;
+}
+
+static char *read_all(FILE *file)
+{
+    fflush(file);
+    long size = -1;
+    if (fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0) {
+        fail_msg("cannot measure the captured output");
+    }
+    rewind(file);
+    char *text = malloc((size_t)size + 1);
+    assert_non_null(text);
+    size_t got = fread(text, 1, (size_t)size, file);
+    text[got] = '\0';
+    return text;
+}
+
+/* Run the program with the NULL-terminated `args` (after argv[0]). */
+static run_t run_cli(const char *const *args)
+{
+    char *argv[MAX_ARGS + 2] = {cli_path};
+    size_t count = 0;
+    while (args[count]) {
+        assert_true(count < MAX_ARGS);
+        argv[count + 1] = (char *)args[count];
+        count++;
+    }
+    argv[count + 1] = NULL;
+
+    FILE *out = tmpfile();
+    FILE *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        if (dup2(fileno(out), STDOUT_FILENO) < 0 || dup2(fileno(err), STDERR_FILENO) < 0) {
+            _exit(127);
+        }
+        execv(cli_path, argv);
+        _exit(127);
+    }
+    int wait_status = 0;
+    assert_true(waitpid(child, &wait_status, 0) == child);
+    run_t run = {
+        .status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : -1,
+        .out = read_all(out),
+        .err = read_all(err),
+    };
+    fclose(out);
+    fclose(err);
+    return run;
+}
+
+static void run_free(run_t *run)
+{
+    free(run->out);
+    free(run->err);
+}
+
+/* Fail, showing everything the program printed, unless `needle` is in `text`. */
+static void expect_text(const run_t *run, const char *text, const char *needle)
+{
+    if (!strstr(text, needle)) {
+        fail_msg("'%s' not printed; status %d\nstdout:\n%s\nstderr:\n%s", needle, run->status,
+                 run->out, run->err);
+    }
+}
+
+static void expect_status(const run_t *run, int status)
+{
+    if (run->status != status) {
+        fail_msg("exit status %d, expected %d\nstdout:\n%s\nstderr:\n%s", run->status, status,
+                 run->out, run->err);
+    }
+}
+
+/* The log lines of `out` ("X (<ms>) tag: text") with the milliseconds
+ * removed ("X () tag: text"), one per line. */
+static char *log_lines_without_time(const char *out)
+{
+    char *lines = malloc(strlen(out) + 1);
+    assert_non_null(lines);
+    char *write = lines;
+    const char *line = out;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t length = end ? (size_t)(end - line) : strlen(line);
+        size_t digits = 0;
+        if (length > 3 && strchr("EWIDV", line[0]) && line[1] == ' ' && line[2] == '(') {
+            while (line[3 + digits] >= '0' && line[3 + digits] <= '9') {
+                digits++;
+            }
+        }
+        if (digits > 0 && line[3 + digits] == ')') {
+            write += sprintf(write, "%c ()%.*s\n", line[0], (int)(length - 4 - digits),
+                             line + 4 + digits);
+        }
+        line += length + (end ? 1 : 0);
+    }
+    *write = '\0';
+    return lines;
+}
+
+/* The four figures of the table row of `capability`. */
+typedef struct {
+    size_t total, free, largest, minimum;
+} table_row_t;
+
+static table_row_t table_row(const run_t *run, const char *capability)
+{
+    size_t name_length = strlen(capability);
+    for (const char *line = run->out; line; line = strchr(line, '\n')) {
+        line += *line == '\n';
+        if (!strncmp(line, capability, name_length) && line[name_length] == ' ') {
+            table_row_t row;
+            int got = sscanf(line + name_length, "%zu %zu %zu %zu", &row.total, &row.free,
+                             &row.largest, &row.minimum);
+            assert_int_equal(got, 4);
+            return row;
+        }
+    }
+    fail_msg("no table row %s in:\n%s", capability, run->out);
+    table_row_t none = {0};
+    return none;
+}
+
+/* A file in the temporary directory holding `text`; its path in `path`. */
+static void write_temp_file(char *path, size_t path_size, const char *text)
+{
+    const char *directory = getenv("TMPDIR");
+    snprintf(path, path_size, "%s/heapcaps-test-cli-XXXXXX",
+             directory && directory[0] ? directory : "/tmp");
+    int descriptor = mkstemp(path);
+    assert_true(descriptor >= 0);
+    FILE *file = fdopen(descriptor, "w");
+    assert_non_null(file);
+    assert_true(fputs(text, file) >= 0);
+    assert_int_equal(fclose(file), 0);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* layouts.md, ESP32, the log of ESP-IDF's documentation. */
+static const char esp32_documented_log[] =
+    "I () heap_init: Initializing. RAM available for dynamic allocation:\n"
+    "I () heap_init: At 3FFAE6E0 len 00001920 (6 KiB): DRAM\n"
+    "I () heap_init: At 3FFB2EC8 len 0002D138 (180 KiB): DRAM\n"
+    "I () heap_init: At 3FFE0440 len 00003AE0 (14 KiB): D/IRAM\n"
+    "I () heap_init: At 3FFE4350 len 0001BCB0 (111 KiB): D/IRAM\n"
+    "I () heap_init: At 4008944C len 00016BB4 (90 KiB): IRAM\n";
+
+static void test_default_boot_prints_the_documented_esp32_log(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", NULL});
+    expect_status(&run, 0);
+    char *log = log_lines_without_time(run.out);
+    assert_string_equal(log, esp32_documented_log);
+    free(log);
+    expect_text(&run, run.out, "Heaps of esp32 by capability");
+    run_free(&run);
+}
+
+static void test_table_has_every_capability_row_and_the_system_figures(void **state)
+{
+    (void)state;
+    static const char *const rows[] = {"DEFAULT", "INTERNAL", "8BIT", "32BIT",
+                                       "DMA",     "EXEC",     "SPIRAM", "RTCRAM"};
+    run_t run = run_cli((const char *const[]){"boot", NULL});
+    expect_status(&run, 0);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        table_row_t row = table_row(&run, rows[i]);
+        assert_true(row.free <= row.total);
+        assert_true(row.largest <= row.free);
+        assert_true(row.minimum <= row.free);
+    }
+    table_row_t default_row = table_row(&run, "DEFAULT");
+    assert_true(default_row.total > 0);
+    assert_int_equal(table_row(&run, "SPIRAM").total, 0);
+    expect_text(&run, run.out, "esp_get_free_heap_size()");
+    const char *figure = strstr(run.out, "esp_get_free_heap_size()");
+    size_t free_heap = 0;
+    assert_int_equal(sscanf(figure + strlen("esp_get_free_heap_size()"), "%zu", &free_heap), 1);
+    assert_int_equal(free_heap, default_row.free);
+    expect_text(&run, run.out, "esp_get_minimum_free_heap_size()");
+    run_free(&run);
+}
+
+static void test_every_target_boots(void **state)
+{
+    (void)state;
+    const char *const *targets = heapcaps_emu_targets();
+    assert_non_null(targets[0]);
+    for (size_t i = 0; targets[i]; i++) {
+        run_t run = run_cli((const char *const[]){"boot", "--target", targets[i], NULL});
+        expect_status(&run, 0);
+        expect_text(&run, run.out, "heap_init: Initializing. RAM available");
+        expect_text(&run, run.out, "heap_init: At ");
+        assert_true(table_row(&run, "DEFAULT").total > 0);
+        run_free(&run);
+    }
+}
+
+static void test_unknown_target_is_a_usage_error_naming_the_known_ones(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--target", "esp8266", NULL});
+    expect_status(&run, 2);
+    expect_text(&run, run.err, "esp8266");
+    const char *const *targets = heapcaps_emu_targets();
+    for (size_t i = 0; targets[i]; i++) {
+        expect_text(&run, run.err, targets[i]);
+    }
+    assert_null(strstr(run.out, "heap_init"));
+    run_free(&run);
+}
+
+static void test_bad_size_is_a_usage_error(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--psram", "3X", NULL});
+    expect_status(&run, 2);
+    expect_text(&run, run.err, "3X");
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"boot", "--psram", NULL});
+    expect_status(&run, 2);
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"boot", "--static-dram", "-5", NULL});
+    expect_status(&run, 2);
+    run_free(&run);
+}
+
+static void test_unknown_option_and_bad_values_are_usage_errors(void **state)
+{
+    (void)state;
+    static const char *const bad_lines[][4] = {
+        {"boot", "--no-such-option", NULL},
+        {"boot", "stray", NULL},
+        {"boot", "--memprot", "maybe", NULL},
+        {"boot", "--psram-use", "sometimes", NULL},
+        {"boot", "--quiet=yes", NULL},
+        {"boot", "--always-internal", "200K", NULL},
+        {"nonsense", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
+        run_t run = run_cli(bad_lines[i]);
+        expect_status(&run, 2);
+        assert_true(run.err[0] != '\0');
+        run_free(&run);
+    }
+}
+
+static void test_psram_on_esp32s3(void **state)
+{
+    (void)state;
+    run_t run =
+        run_cli((const char *const[]){"boot", "--psram", "2M", "--target", "esp32s3", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out,
+                "esp_psram: Adding pool of 2048K of PSRAM memory to heap allocator");
+    table_row_t spiram = table_row(&run, "SPIRAM");
+    assert_int_equal(spiram.total, 2 * 1024 * 1024);
+    assert_true(spiram.free > 0);
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"boot", "--target=esp32s3", "--psram=8M", NULL});
+    expect_status(&run, 0);
+    assert_int_equal(table_row(&run, "SPIRAM").total, 8 * 1024 * 1024);
+    run_free(&run);
+}
+
+static void test_psram_on_a_chip_without_is_a_boot_failure(void **state)
+{
+    (void)state;
+    run_t run =
+        run_cli((const char *const[]){"boot", "--target", "esp32c3", "--psram", "2M", NULL});
+    expect_status(&run, 1);
+    expect_text(&run, run.err, "ESP_ERR_INVALID_SIZE");
+    run_free(&run);
+}
+
+static void test_quiet_prints_only_the_table(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--quiet", NULL});
+    expect_status(&run, 0);
+    assert_null(strstr(run.out, "heap_init"));
+    assert_true(table_row(&run, "DEFAULT").total > 0);
+    run_free(&run);
+}
+
+static const char sdkconfig_text[] =
+    "#\n"
+    "# Automatically generated file. DO NOT EDIT.\n"
+    "#\n"
+    "CONFIG_IDF_TARGET=\"esp32s3\"\n"
+    "CONFIG_SPIRAM=y\n"
+    "# CONFIG_SPIRAM_USE_MEMMAP is not set\n"
+    "CONFIG_SPIRAM_USE_CAPS_ALLOC=y\n"
+    "# CONFIG_SPIRAM_USE_MALLOC is not set\n"
+    "CONFIG_SPIRAM_SIZE=4194304\n"
+    "CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL=4096\n"
+    "CONFIG_ESP_SYSTEM_MEMPROT=y\n"
+    "# CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP is not set\n"
+    "# CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS is not set\n"
+    "CONFIG_SOME_UNRELATED_OPTION=\"kept \\\"quoted\\\"\"\n"
+    "\n";
+
+static void test_sdkconfig_sets_target_psram_and_rtc_heap(void **state)
+{
+    (void)state;
+    char path[4096];
+    write_temp_file(path, sizeof(path), sdkconfig_text);
+    run_t run = run_cli((const char *const[]){"boot", "--sdkconfig", path, NULL});
+    unlink(path);
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "Heaps of esp32s3");
+    expect_text(&run, run.out, "Adding pool of 4096K of PSRAM memory");
+    assert_null(strstr(run.out, "Reserving pool")); /* only with CONFIG_SPIRAM_USE_MALLOC */
+    assert_null(strstr(run.out, "RTCRAM\n"));       /* no RTC heap in the log */
+    assert_int_equal(table_row(&run, "RTCRAM").total, 0);
+    assert_int_equal(table_row(&run, "SPIRAM").total, 4 * 1024 * 1024);
+    run_free(&run);
+}
+
+static void test_command_line_wins_over_sdkconfig(void **state)
+{
+    (void)state;
+    char path[4096];
+    write_temp_file(path, sizeof(path), sdkconfig_text);
+    run_t run = run_cli((const char *const[]){"boot", "--psram", "0", "--sdkconfig", path,
+                                              "--target", "esp32c6", "--rtc-heap", "on", NULL});
+    unlink(path);
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "Heaps of esp32c6");
+    assert_null(strstr(run.out, "esp_psram"));
+    assert_true(table_row(&run, "RTCRAM").total > 0);
+    run_free(&run);
+}
+
+static void test_sdkconfig_psram_auto_size_is_announced(void **state)
+{
+    (void)state;
+    char path[4096];
+    write_temp_file(path, sizeof(path),
+                    "CONFIG_IDF_TARGET=\"esp32s3\"\nCONFIG_SPIRAM=y\nCONFIG_SPIRAM_SIZE=-1\n");
+    run_t run = run_cli((const char *const[]){"boot", "--sdkconfig", path, NULL});
+    unlink(path);
+    expect_status(&run, 0);
+    expect_text(&run, run.err, "auto-detection");
+    expect_text(&run, run.out, "Adding pool of 2048K of PSRAM memory");
+    expect_text(&run, run.out, "Reserving pool of 32K of internal memory");
+    run_free(&run);
+}
+
+static void test_malformed_sdkconfig_line_names_file_and_line(void **state)
+{
+    (void)state;
+    char path[4096];
+    write_temp_file(path, sizeof(path),
+                    "# comment\nCONFIG_IDF_TARGET=\"esp32\"\nSPIRAM=y\nCONFIG_SPIRAM=y\n");
+    run_t run = run_cli((const char *const[]){"boot", "--sdkconfig", path, NULL});
+    expect_status(&run, 2);
+    char where[4200];
+    snprintf(where, sizeof(where), "%s:3:", path);
+    expect_text(&run, run.err, where);
+    run_free(&run);
+    unlink(path);
+
+    write_temp_file(path, sizeof(path), "CONFIG_SPIRAM=y\nCONFIG_SPIRAM_SIZE=lots\n");
+    run = run_cli((const char *const[]){"boot", "--sdkconfig", path, NULL});
+    unlink(path);
+    expect_status(&run, 2);
+    snprintf(where, sizeof(where), "%s:2:", path);
+    expect_text(&run, run.err, where);
+    expect_text(&run, run.err, "CONFIG_SPIRAM_SIZE");
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"boot", "--sdkconfig", "/nonexistent/sdkconfig", NULL});
+    expect_status(&run, 2);
+    expect_text(&run, run.err, "/nonexistent/sdkconfig");
+    run_free(&run);
+}
+
+static void test_help_exits_0(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--help", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "usage: heapcaps boot");
+    expect_text(&run, run.out, "--sdkconfig");
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"--help", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "boot");
+    run_free(&run);
+}
+
+static void test_demo_still_works(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"demo", "--size", "32K", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "heap check: intact");
+    run_free(&run);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_default_boot_prints_the_documented_esp32_log, setup_cli),
+        cmocka_unit_test_setup(test_table_has_every_capability_row_and_the_system_figures,
+                               setup_cli),
+        cmocka_unit_test_setup(test_every_target_boots, setup_cli),
+        cmocka_unit_test_setup(test_unknown_target_is_a_usage_error_naming_the_known_ones,
+                               setup_cli),
+        cmocka_unit_test_setup(test_bad_size_is_a_usage_error, setup_cli),
+        cmocka_unit_test_setup(test_unknown_option_and_bad_values_are_usage_errors, setup_cli),
+        cmocka_unit_test_setup(test_psram_on_esp32s3, setup_cli),
+        cmocka_unit_test_setup(test_psram_on_a_chip_without_is_a_boot_failure, setup_cli),
+        cmocka_unit_test_setup(test_quiet_prints_only_the_table, setup_cli),
+        cmocka_unit_test_setup(test_sdkconfig_sets_target_psram_and_rtc_heap, setup_cli),
+        cmocka_unit_test_setup(test_command_line_wins_over_sdkconfig, setup_cli),
+        cmocka_unit_test_setup(test_sdkconfig_psram_auto_size_is_announced, setup_cli),
+        cmocka_unit_test_setup(test_malformed_sdkconfig_line_names_file_and_line, setup_cli),
+        cmocka_unit_test_setup(test_help_exits_0, setup_cli),
+        cmocka_unit_test_setup(test_demo_still_works, setup_cli),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

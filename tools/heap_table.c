@@ -1,0 +1,56 @@
+/*
+ * heap_table.c — the per-capability summary table (heap_table.h).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "heap_table.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp_heap_caps.h"
+#include "esp_system.h"
+
+static const struct {
+    const char *name;
+    uint32_t caps;
+} capability_classes[] = {
+    {"DEFAULT", MALLOC_CAP_DEFAULT},
+    {"INTERNAL", MALLOC_CAP_INTERNAL},
+    {"8BIT", MALLOC_CAP_8BIT},
+    {"32BIT", MALLOC_CAP_32BIT},
+    {"DMA", MALLOC_CAP_DMA},
+    {"EXEC", MALLOC_CAP_EXEC},
+    {"SPIRAM", MALLOC_CAP_SPIRAM},
+    {"RTCRAM", MALLOC_CAP_RTCRAM},
+    {"RETENTION", MALLOC_CAP_RETENTION},
+    {"SIMD", MALLOC_CAP_SIMD},
+    {"SPM", MALLOC_CAP_SPM},
+};
+
+/* Column widths: a capability name, then byte counts (up to 64 MiB of PSRAM
+ * needs 8 digits; the headers are wider). */
+#define NAME_WIDTH 10
+#define NUMBER_WIDTH 14
+
+void heap_table_print(FILE *out, const char *target)
+{
+    fprintf(out, "Heaps of %s by capability (bytes):\n", target);
+    fprintf(out, "%-*s %*s %*s %*s %*s\n", NAME_WIDTH, "capability", NUMBER_WIDTH, "total",
+            NUMBER_WIDTH, "free", NUMBER_WIDTH, "largest block", NUMBER_WIDTH, "minimum free");
+    for (size_t i = 0; i < sizeof(capability_classes) / sizeof(capability_classes[0]); i++) {
+        uint32_t caps = capability_classes[i].caps;
+        fprintf(out, "%-*s %*zu %*zu %*zu %*zu\n", NAME_WIDTH, capability_classes[i].name,
+                NUMBER_WIDTH, heap_caps_get_total_size(caps), NUMBER_WIDTH,
+                heap_caps_get_free_size(caps), NUMBER_WIDTH,
+                heap_caps_get_largest_free_block(caps), NUMBER_WIDTH,
+                heap_caps_get_minimum_free_size(caps));
+    }
+    fprintf(out, "\n");
+    fprintf(out, "%-34s %10lu\n", "esp_get_free_heap_size()",
+            (unsigned long)esp_get_free_heap_size());
+    fprintf(out, "%-34s %10lu\n", "esp_get_minimum_free_heap_size()",
+            (unsigned long)esp_get_minimum_free_heap_size());
+    fprintf(out, "%-34s %10lu\n", "esp_get_free_internal_heap_size()",
+            (unsigned long)esp_get_free_internal_heap_size());
+}

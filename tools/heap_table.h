@@ -1,0 +1,18 @@
+/*
+ * heap_table.h — the per-capability summary of the booted chip's heaps that
+ * `heapcaps boot` prints after the startup log.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef HEAPCAPS_TOOLS_HEAP_TABLE_H
+#define HEAPCAPS_TOOLS_HEAP_TABLE_H
+
+#include <stdio.h>
+
+/* Print, for each capability class (DEFAULT, INTERNAL, 8BIT, 32BIT, DMA,
+ * EXEC, SPIRAM, RTCRAM, RETENTION, SIMD, SPM), the total, free, largest
+ * block and minimum free bytes of the heaps having it, then the
+ * esp_get_*_heap_size() figures. Aligned columns, one row per class. */
+void heap_table_print(FILE *out, const char *target);
+
+#endif /* HEAPCAPS_TOOLS_HEAP_TABLE_H */

@@ -1,0 +1,20 @@
+/*
+ * value_parse.h — reading the values the heapcaps program takes on its command
+ * line and from sdkconfig files: sizes with K/M suffixes, on/off switches.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef HEAPCAPS_TOOLS_VALUE_PARSE_H
+#define HEAPCAPS_TOOLS_VALUE_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* "4096", "64K", "2M" (suffix in either case; 1K = 1024) into bytes. False for
+ * anything else: empty, negative, other suffixes, trailing text, overflow. */
+bool parse_size(const char *text, size_t *bytes);
+
+/* "on" or "off" into true or false. */
+bool parse_on_off(const char *text, bool *on);
+
+#endif /* HEAPCAPS_TOOLS_VALUE_PARSE_H */
