@@ -84,7 +84,7 @@ esp_err_t heap_caps_register_failed_alloc_callback(esp_alloc_failed_hook_t callb
  */
 void *heap_caps_malloc(size_t size, uint32_t caps);
 
-/** Allocate n * size zeroed bytes; NULL on overflow (see api.md for the callback). */
+/** Allocate n * size zeroed bytes; NULL on overflow. */
 void *heap_caps_calloc(size_t n, size_t size, uint32_t caps);
 
 /**

@@ -1,5 +1,5 @@
 /*
- * esp_libc.c — the malloc family with ESP-IDF's libc semantics (api.md §2.1)
+ * esp_libc.c — the malloc family with ESP-IDF's libc semantics
  * on top of the heap_caps default-policy entry points.
  *
  * SPDX-License-Identifier: Apache-2.0

@@ -1,6 +1,6 @@
 /*
  * heap_align_hw.c — alignment and size of DMA, cache-aligned and SIMD
- * requests adjusted to the chip's caches (behaviour.md §9).
+ * requests adjusted to the chip's caches.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

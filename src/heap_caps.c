@@ -1,7 +1,7 @@
 /*
  * heap_caps.c — allocation by capabilities: choosing a heap for a request,
  * the D/IRAM alias of EXEC allocations, free and realloc by address, the
- * malloc() policy and the failure callback (behaviour.md §2–§7, §9, §10).
+ * malloc() policy and the failure callback.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

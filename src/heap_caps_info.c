@@ -1,7 +1,7 @@
 /*
  * heap_caps_info.c — what the heaps hold, per caps mask: sizes, info and its
  * printout, the local-minimum monitor, block sizes, integrity checks, dumps
- * and walks (api.md §1.5, §1.6), and the esp_system.h heap figures.
+ * and walks, and the esp_system.h heap figures.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

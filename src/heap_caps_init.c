@@ -1,7 +1,6 @@
 /*
  * heap_caps_init.c — the heaps of the installed layout (startup, the
- * startup-stack regions later) and regions added at run time (behaviour.md
- * §12, §13; api.md §4).
+ * startup-stack regions later) and regions added at run time.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

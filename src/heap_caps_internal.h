@@ -176,7 +176,7 @@ static inline bool heapcaps_is_alias(const void *p)
            heapcaps_is_alias_exact((uintptr_t)p);
 }
 
-/** Adjust alignment, size and caps to the hardware (behaviour.md §9). */
+/** Adjust alignment, size and caps to the hardware. */
 void heapcaps_adjust_alignment_to_hw(size_t *alignment, size_t *size, uint32_t *caps);
 
 /** Back to the settings of a fresh boot: malloc policy, failure callback,

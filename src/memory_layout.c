@@ -1,7 +1,7 @@
 /*
  * memory_layout.c — the installed layout, and from it the regions that become
  * heaps: the layout's regions minus its reserved ranges, in host addresses,
- * then adjacent pieces merged (behaviour.md §12.1 and §12.2 step 3).
+ * then adjacent pieces merged.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

@@ -216,7 +216,7 @@ static void write_temp_file(char *path, size_t path_size, const char *text)
 
 /* ------------------------------------------------------------------ tests */
 
-/* layouts.md, ESP32, the log of ESP-IDF's documentation. */
+/* ESP32: the log of ESP-IDF's documentation. */
 static const char esp32_documented_log[] =
     "I () heap_init: Initializing. RAM available for dynamic allocation:\n"
     "I () heap_init: At 3FFAE6E0 len 00001920 (6 KiB): DRAM\n"

@@ -436,7 +436,7 @@ static void esp32_inverted_iram_alias_is_mapped_and_writable(void **state)
     memset(low, 1, 4);
     memset(last, 2, 4);
     assert_int_equal(low[0] + last[3], 3);
-    /* The inverted formula of layouts.md §0. */
+    /* ESP32's inverted D/IRAM formula. */
     void *dram = heapcaps_emu_host_ptr(0x3FFE0000);
     assert_ptr_equal(esp_ptr_diram_dram_to_iram(dram), heapcaps_emu_host_ptr(0x400BFFFC));
     assert_ptr_equal(esp_ptr_diram_iram_to_dram(heapcaps_emu_host_ptr(0x400BFFFC)), dram);

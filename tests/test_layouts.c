@@ -2,7 +2,7 @@
  * test_layouts.c — the chip layouts and the layout code, one case per
  * behaviour: every chip's default layout prints its ESP-IDF startup log, the
  * options change what they should, and the region arithmetic follows
- * behaviour.md §12. Needs neither the emulator nor heap_caps.
+ * ESP-IDF's rules. Needs neither the emulator nor heap_caps.
  *
  * SPDX-License-Identifier: Apache-2.0
  */

@@ -1,6 +1,6 @@
 /*
  * heapcaps/esp_libc.h — the malloc family as ESP-IDF's libc implements it on
- * a chip (api.md §2.1), under names of their own so that a host program keeps
+ * a chip, under names of their own so that a host program keeps
  * its own malloc: malloc follows the chip's default policy
  * (heap_caps_malloc_default: internal RAM, or PSRAM above the always-internal
  * threshold once enabled), free takes any heap_caps pointer.

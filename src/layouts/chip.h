@@ -31,7 +31,7 @@ typedef struct {
     uint32_t when;              /**< HEAPCAPS_REGION_IF_* flags */
 } heapcaps_chip_region_t;
 
-/** One chip's memory, as ESP-IDF master describes it (layouts.md). */
+/** One chip's memory, as ESP-IDF master describes it. */
 typedef struct {
     const char *name;                     /**< "esp32", "esp32s3", ... */
     heapcaps_soc_t soc;                   /**< address facts */
