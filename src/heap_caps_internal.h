@@ -64,11 +64,14 @@ typedef struct {
 
 #define HEAP_PAGE_SHIFT 12u
 #define HEAP_PAGE_SHARED 0xFFFFu /* page entry: more than one heap, search */
+#define HEAP_PAGE_PARTIAL 0x8000u /* page entry flag: the heap covers part of it */
 
 typedef struct {
     uintptr_t base;            /* host address of page 0 of the window */
     uintptr_t span;            /* bytes the page table covers */
-    const uint16_t *page_heap; /* per page: 0 none, i = heaps[i], or HEAP_PAGE_SHARED */
+    /* per page: i = heaps[i] covers it whole; i | PARTIAL = heaps[i] covers
+     * part of it (0 | PARTIAL: no heap); or HEAP_PAGE_SHARED */
+    const uint16_t *page_heap;
     heap_t *const *heaps;      /* heaps[0] is an empty heap: start == end == 0 */
     const heap_segment_t *segments;
     size_t segment_count;
@@ -106,8 +109,11 @@ static inline heap_t *heapcaps_find_heap(const void *ptr)
     uintptr_t offset = p - lookup->base;
     if (offset < lookup->span) {
         unsigned entry = lookup->page_heap[offset >> HEAP_PAGE_SHIFT];
+        if (entry < HEAP_PAGE_PARTIAL) {
+            return lookup->heaps[entry];
+        }
         if (entry != HEAP_PAGE_SHARED) {
-            heap_t *heap = lookup->heaps[entry];
+            heap_t *heap = lookup->heaps[entry & ~HEAP_PAGE_PARTIAL];
             return p - (uintptr_t)heap->start < (uintptr_t)(heap->end - heap->start) ? heap : NULL;
         }
     }

@@ -15,7 +15,7 @@
 /* An empty heap at index 0 of every lookup: no pointer lies in it. */
 static heap_t no_heap;
 static heap_t *const no_heaps[1] = {&no_heap};
-static const uint16_t no_pages[1] = {0};
+static const uint16_t no_pages[1] = {HEAP_PAGE_PARTIAL};
 static const heap_lookup_t empty_lookup = {0, 0, no_pages, no_heaps, NULL, 0};
 
 _Atomic(heap_t *) heapcaps_heap_list;
@@ -274,7 +274,7 @@ static const heap_lookup_t *lookup_build(void)
     if (!heaps) {
         return &empty_lookup;
     }
-    if (heaps >= HEAP_PAGE_SHARED - 1) {
+    if (heaps >= HEAP_PAGE_PARTIAL - 1) {
         heapcaps_port_log('E', "heap_caps", "too many heaps for the lookup table");
         return NULL;
     }
@@ -311,7 +311,11 @@ static const heap_lookup_t *lookup_build(void)
             segments[segment_count++] = (heap_segment_t){bounds[i], bounds[i + 1], heap};
         }
     }
-    /* Pages: the one heap that covers part of the page, or SHARED. */
+    /* Pages: the one heap over the page (flagged PARTIAL unless it covers
+     * the page whole), or SHARED. */
+    for (size_t page = 0; page < pages; ++page) {
+        page_heap[page] = HEAP_PAGE_PARTIAL; /* no heap */
+    }
     for (size_t s = 0; s < segment_count; ++s) {
         uintptr_t from = segments[s].start, to = segments[s].end;
         if (to <= base || from >= base + span) {
@@ -325,8 +329,23 @@ static const heap_lookup_t *lookup_build(void)
         }
         for (size_t page = (from - base) >> HEAP_PAGE_SHIFT;
              page <= ((to - 1 - base) >> HEAP_PAGE_SHIFT); ++page) {
-            page_heap[page] = (page_heap[page] == 0 || page_heap[page] == id) ? (uint16_t)id
-                                                                              : HEAP_PAGE_SHARED;
+            uint16_t entry = page_heap[page];
+            uint16_t mine = (uint16_t)(id | HEAP_PAGE_PARTIAL);
+            page_heap[page] = (entry == HEAP_PAGE_PARTIAL || entry == mine) ? mine : HEAP_PAGE_SHARED;
+        }
+    }
+    /* A page inside one segment, and touched by nothing else, is whole. */
+    for (size_t s = 0; s < segment_count; ++s) {
+        uintptr_t page_size = (uintptr_t)1 << HEAP_PAGE_SHIFT;
+        uintptr_t from = (segments[s].start + page_size - 1) & ~(page_size - 1);
+        uintptr_t to = segments[s].end & ~(page_size - 1);
+        from = from < base ? base : from;
+        to = to > base + span ? ((base + span) & ~(page_size - 1)) : to;
+        for (uintptr_t a = from; a < to; a += page_size) {
+            size_t page = (a - base) >> HEAP_PAGE_SHIFT;
+            if (page_heap[page] != HEAP_PAGE_SHARED) {
+                page_heap[page] &= (uint16_t)~HEAP_PAGE_PARTIAL;
+            }
         }
     }
     lookup->base = base;
