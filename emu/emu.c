@@ -89,8 +89,16 @@ static esp_err_t add_psram_heap(size_t window_size)
 {
     heapcaps_port_log('I', "esp_psram", "Adding pool of %dK of PSRAM memory to heap allocator",
                       (int)(window_size / 1024));
+    /* esp_psram registers PSRAM with caps of its own, not the SPIRAM memory
+     * type's: DEFAULT at the highest priority, so that heap_caps_malloc(n,
+     * MALLOC_CAP_DEFAULT) prefers PSRAM (the list head) while malloc() does not. */
+    const uint32_t caps[SOC_MEMORY_TYPE_NO_PRIOS] = {
+        MALLOC_CAP_SPIRAM | MALLOC_CAP_DEFAULT,
+        0,
+        MALLOC_CAP_8BIT | MALLOC_CAP_32BIT | MALLOC_CAP_SIMD,
+    };
     intptr_t start = host_address(emu.chip->soc.extram_low);
-    return heap_caps_add_region(start, start + (intptr_t)window_size);
+    return heap_caps_add_region_with_caps(caps, start, start + (intptr_t)window_size);
 }
 
 /*

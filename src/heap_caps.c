@@ -103,11 +103,33 @@ static void *alias_word_for(const heapcaps_layout_t *layout, int alias, uintptr_
     return (void *)heapcaps_layout_to_host(layout, iram);
 }
 
+void *heapcaps_alias_data(const void *p)
+{
+    void *data;
+    memcpy(&data, (const char *)p - ALIAS_WORD, ALIAS_WORD);
+    return data;
+}
+
+size_t heapcaps_alias_usable(heap_t *heap, const void *data, const void *p)
+{
+    const heapcaps_layout_t *layout = layout_with_soc();
+    if (heap->alias == HEAP_ALIAS_DIRAM && layout && layout->soc->diram_inverted) {
+        /* Reversed words: what lies behind p ends where the block's first
+         * data word appears, i.e. the size that was asked for. */
+        const heapcaps_soc_t *soc = layout->soc;
+        return (size_t)((intptr_t)soc->diram_iram_low + (intptr_t)soc->diram_dram_high -
+                        heapcaps_layout_to_chip(layout, (intptr_t)data) -
+                        heapcaps_layout_to_chip(layout, (intptr_t)p));
+    }
+    return multi_heap_get_allocated_size(heap->heap, (char *)data - HEAP_OWNER_WORD) -
+           HEAP_OWNER_WORD - ALIAS_WORD;
+}
+
 /* If p is an IRAM-alias pointer, the data-side pointer stored before it. */
 static inline void *alias_to_data(void *p, bool *was_alias)
 {
     *was_alias = heapcaps_is_alias(p);
-    return *was_alias ? ((void **)p)[-1] : p;
+    return *was_alias ? heapcaps_alias_data(p) : p;
 }
 
 /* ---- allocation ------------------------------------------------------- */
@@ -122,9 +144,10 @@ TLSF_COLD static void *alloc_through_alias(heap_t *heap, size_t size)
         return NULL;
     }
     d += HEAP_OWNER_WORD;
-    void **word = alias_word_for(layout, heap->alias, d, size);
-    *word = (void *)d;
-    return word + 1;
+    char *word = alias_word_for(layout, heap->alias, d, size);
+    /* On ESP32's reversed alias the word is only 4-byte aligned. */
+    memcpy(word, &d, ALIAS_WORD);
+    return word + ALIAS_WORD;
 }
 
 /* Try one heap: plain or aligned, with the EXEC alias where it applies. */
@@ -344,10 +367,8 @@ void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
     if (!moved) {
         return NULL;
     }
-    size_t old = multi_heap_get_allocated_size(heap->heap, block) - HEAP_OWNER_WORD;
-    if (was_alias) {
-        old -= ALIAS_WORD; /* the usable part behind the alias word */
-    }
+    size_t old = was_alias ? heapcaps_alias_usable(heap, data, ptr)
+                           : multi_heap_get_allocated_size(heap->heap, block) - HEAP_OWNER_WORD;
     memcpy(moved, ptr, size < old ? size : old);
     heap_caps_free(ptr);
     return moved;

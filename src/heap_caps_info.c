@@ -166,37 +166,26 @@ esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void)
 
 /* ---- block sizes -------------------------------------------------------- */
 
-/* The data-side block of an allocation pointer (IRAM alias resolved). */
-static void *block_of(void *ptr, heap_t **heap_out)
-{
-    const heapcaps_layout_t *layout = heapcaps_layout_installed();
-    heap_t *heap = heapcaps_find_heap((char *)ptr - HEAP_OWNER_WORD);
-    if (!heap && layout && layout->soc) {
-        /* An EXEC allocation returned through the IRAM alias. */
-        void *data = ((void **)ptr)[-1];
-        heap = heapcaps_find_heap((char *)data - HEAP_OWNER_WORD);
-        if (heap) {
-            *heap_out = heap;
-            return (char *)data - HEAP_OWNER_WORD;
-        }
-    }
-    *heap_out = heap;
-    return (char *)ptr - HEAP_OWNER_WORD;
-}
-
 size_t heap_caps_get_allocated_size(void *ptr)
 {
     if (!ptr) {
         return 0;
     }
-    heap_t *heap;
-    void *block = block_of(ptr, &heap);
+    heap_t *heap = heapcaps_find_heap((char *)ptr - HEAP_OWNER_WORD);
+    if (!heap && heapcaps_is_alias(ptr)) {
+        /* An EXEC allocation returned through the IRAM alias. */
+        void *data = heapcaps_alias_data(ptr);
+        heap = heapcaps_find_heap((char *)data - HEAP_OWNER_WORD);
+        if (heap) {
+            return heapcaps_alias_usable(heap, data, ptr);
+        }
+    }
     if (!heap) {
         heapcaps_port_printf("assert failed: heap_caps_get_allocated_size heap_caps.c (heap)\n");
         heapcaps_port_abort("pointer outside heap areas");
     }
-    size_t size = multi_heap_get_allocated_size(heap->heap, block) - HEAP_OWNER_WORD;
-    return (char *)block + HEAP_OWNER_WORD == (char *)ptr ? size : size - sizeof(void *);
+    return multi_heap_get_allocated_size(heap->heap, (char *)ptr - HEAP_OWNER_WORD) -
+           HEAP_OWNER_WORD;
 }
 
 size_t heap_caps_get_containing_block_size(void *ptr)

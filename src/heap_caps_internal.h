@@ -190,6 +190,12 @@ void heapcaps_adjust_alignment_to_hw(size_t *alignment, size_t *size, uint32_t *
 void heapcaps_heap_caps_reset_settings(void);
 void heapcaps_monitor_reset(void);
 
+/** The data-side pointer stored before an IRAM-alias pointer. */
+void *heapcaps_alias_data(const void *p);
+
+/** Bytes usable through IRAM-alias pointer p of the block at data in heap. */
+size_t heapcaps_alias_usable(heap_t *heap, const void *data, const void *p);
+
 /** Set by heap_caps_enable_nonos_stack_heaps(). */
 extern bool heapcaps_startup_over;
 
