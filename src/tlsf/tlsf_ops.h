@@ -76,7 +76,7 @@ _Static_assert(TLSF_SL_COUNT <= 16, "a level's lists fit one 16-bit bitmap");
 
 /* Index of the highest set bit (x != 0). Written as an xor so that x86
  * compiles it to a single bsr. */
-static inline unsigned tlsf_msb(size_t x)
+TLSF_HOT unsigned tlsf_msb(size_t x)
 {
 #if SIZE_MAX > 0xFFFFFFFFu
     return 63u ^ (unsigned)__builtin_clzll((unsigned long long)x);
@@ -85,13 +85,13 @@ static inline unsigned tlsf_msb(size_t x)
 #endif
 }
 
-static inline unsigned tlsf_lsb(uint32_t x)
+TLSF_HOT unsigned tlsf_lsb(uint32_t x)
 {
     return (unsigned)__builtin_ctz(x);
 }
 
 /* Class of a block of payload `size` (a word multiple >= TLSF_MIN_PAYLOAD). */
-static inline unsigned tlsf_class_of(size_t size)
+TLSF_HOT unsigned tlsf_class_of(size_t size)
 {
     if (size < TLSF_SMALL) {
         return (unsigned)(size >> TLSF_WORD_LOG2);
@@ -101,7 +101,7 @@ static inline unsigned tlsf_class_of(size_t size)
            (unsigned)(size >> (msb - TLSF_SL_LOG2));
 }
 
-static inline size_t tlsf_adjust_request(size_t size)
+TLSF_HOT size_t tlsf_adjust_request(size_t size)
 {
     size_t s = (size + TLSF_WORD - 1) & ~(TLSF_WORD - 1);
     return s < TLSF_MIN_PAYLOAD ? TLSF_MIN_PAYLOAD : s;
@@ -152,7 +152,7 @@ TLSF_HOT void tlsf_list_insert_freed(tlsf_t *t, tlsf_block_t *block, size_t size
     t->heads[index] = block;
 }
 
-static inline void tlsf_list_mark_empty(tlsf_t *t, unsigned index)
+TLSF_HOT void tlsf_list_mark_empty(tlsf_t *t, unsigned index)
 {
     unsigned level = index >> TLSF_SL_LOG2;
     t->sl_bitmap[level] &= (uint16_t)~(1u << (index & (TLSF_SL_COUNT - 1)));
