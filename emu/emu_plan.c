@@ -12,6 +12,7 @@
 
 #include "emu_memory.h"
 #include "esp_heap_caps.h"
+#include "memory_layout.h"
 
 typedef struct {
     uint64_t low, high;
@@ -32,19 +33,6 @@ static uint64_t round_down(uint64_t value, size_t page)
 static uint64_t round_up(uint64_t value, size_t page)
 {
     return round_down(value + page - 1, page);
-}
-
-static bool type_is_psram(const heapcaps_layout_t *layout, size_t type)
-{
-    if (type >= layout->type_count) {
-        return false;
-    }
-    for (size_t prio = 0; prio < SOC_MEMORY_TYPE_NO_PRIOS; prio++) {
-        if (layout->types[type].caps[prio] & MALLOC_CAP_SPIRAM) {
-            return true;
-        }
-    }
-    return false;
 }
 
 static bool add_range(range_t *ranges, size_t *count, uint64_t low, uint64_t high, size_t page)
@@ -242,7 +230,7 @@ esp_err_t emu_plan_build(const emu_plan_request_t *request, emu_plan_t *plan)
     memset(plan, 0, sizeof(*plan));
     for (size_t i = 0; i < layout->region_count && ok; i++) {
         const soc_memory_region_t *region = &layout->regions[i];
-        if (!type_is_psram(layout, region->type)) {
+        if (!heapcaps_layout_type_is_psram(layout, region->type)) {
             uint64_t start = (uint64_t)region->start;
             ok = add_range(ram, &ram_count, start, start + region->size, page);
         }

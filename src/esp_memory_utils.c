@@ -13,6 +13,7 @@
 #include "esp_heap_caps.h"
 #include "esp_memory_utils.h"
 #include "heapcaps/layout.h"
+#include "memory_layout.h"
 
 /* The installed layout when it has SoC facts, else NULL (every range empty). */
 static const heapcaps_layout_t *chip_layout(void)
@@ -38,19 +39,6 @@ static bool in_range(uintptr_t address, uint32_t low, uint32_t high)
     return address >= low && address < high;
 }
 
-static bool type_is_psram(const heapcaps_layout_t *layout, size_t type)
-{
-    if (type >= layout->type_count) {
-        return false;
-    }
-    for (size_t prio = 0; prio < SOC_MEMORY_TYPE_NO_PRIOS; prio++) {
-        if (layout->types[type].caps[prio] & MALLOC_CAP_SPIRAM) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP, as the layout shows it: a
  * region in RTC fast memory. */
 static bool rtc_heap_enabled(const heapcaps_layout_t *layout)
@@ -73,7 +61,7 @@ static bool in_internal_region_of_extram_window(const heapcaps_layout_t *layout,
         const soc_memory_region_t *region = &layout->regions[i];
         uintptr_t start = (uintptr_t)region->start;
         if (in_range(start, soc->extram_low, soc->extram_high) &&
-            !type_is_psram(layout, region->type) && chip >= start &&
+            !heapcaps_layout_type_is_psram(layout, region->type) && chip >= start &&
             chip - start < region->size) {
             return true;
         }

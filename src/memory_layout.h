@@ -8,9 +8,11 @@
 #ifndef HEAPCAPS_MEMORY_LAYOUT_H
 #define HEAPCAPS_MEMORY_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "esp_heap_caps.h"
 #include "heap_memory_layout.h"
 #include "heapcaps/layout.h"
 
@@ -32,6 +34,16 @@ static inline intptr_t heapcaps_layout_to_chip(const heapcaps_layout_t *layout, 
 static inline intptr_t heapcaps_layout_to_host(const heapcaps_layout_t *layout, intptr_t chip)
 {
     return layout ? (intptr_t)((uintptr_t)chip + (uintptr_t)layout->address_offset) : chip;
+}
+
+/** True when memory type `type` of the layout is PSRAM (SPIRAM at any priority). */
+static inline bool heapcaps_layout_type_is_psram(const heapcaps_layout_t *layout, size_t type)
+{
+    if (type >= layout->type_count) {
+        return false;
+    }
+    const uint32_t *caps = layout->types[type].caps;
+    return ((caps[0] | caps[1] | caps[2]) & MALLOC_CAP_SPIRAM) != 0;
 }
 
 #endif /* HEAPCAPS_MEMORY_LAYOUT_H */

@@ -107,11 +107,9 @@ TLSF_HOT size_t tlsf_adjust_request(size_t size)
     return s < TLSF_MIN_PAYLOAD ? TLSF_MIN_PAYLOAD : s;
 }
 
-/* Put a free block at the head of its class list. */
-TLSF_HOT void tlsf_list_insert(tlsf_t *t, tlsf_block_t *block, size_t size)
+/* Put a free block at the head of list `index`, whose head is `head`. */
+TLSF_HOT void tlsf_list_push(tlsf_t *t, tlsf_block_t *block, unsigned index, tlsf_block_t *head)
 {
-    unsigned index = tlsf_class_of(size);
-    tlsf_block_t *head = t->heads[index];
     block->next_free = head;
     block->prev_free = NULL;
     if (head) {
@@ -121,6 +119,13 @@ TLSF_HOT void tlsf_list_insert(tlsf_t *t, tlsf_block_t *block, size_t size)
         t->fl_bitmap |= 1u << (index >> TLSF_SL_LOG2);
     }
     t->heads[index] = block;
+}
+
+/* Put a free block at the head of its class list. */
+TLSF_HOT void tlsf_list_insert(tlsf_t *t, tlsf_block_t *block, size_t size)
+{
+    unsigned index = tlsf_class_of(size);
+    tlsf_list_push(t, block, index, t->heads[index]);
 }
 
 /* Put a freed block in its class list: at the head, unless the head lies
@@ -141,15 +146,7 @@ TLSF_HOT void tlsf_list_insert_freed(tlsf_t *t, tlsf_block_t *block, size_t size
         }
         return;
     }
-    block->next_free = head;
-    block->prev_free = NULL;
-    if (head) {
-        head->prev_free = block;
-    } else {
-        t->sl_bitmap[index >> TLSF_SL_LOG2] |= (uint16_t)(1u << (index & (TLSF_SL_COUNT - 1)));
-        t->fl_bitmap |= 1u << (index >> TLSF_SL_LOG2);
-    }
-    t->heads[index] = block;
+    tlsf_list_push(t, block, index, head);
 }
 
 TLSF_HOT void tlsf_list_mark_empty(tlsf_t *t, unsigned index)
