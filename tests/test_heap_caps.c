@@ -761,6 +761,92 @@ static void malloc_policy_falls_back_and_reports_default_caps(void **state)
     heap_caps_free(p);
 }
 
+/* ---- dumps, deprecated and base entry points ---------------------------- */
+
+static void capture_stderr(void (*fn)(void), char *out, size_t room)
+{
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    dup2(fileno(tmp), 2);
+    fn();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    size_t n = fread(out, 1, room - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+}
+
+static size_t count_of(const char *text, const char *what)
+{
+    size_t n = 0;
+    for (const char *at = strstr(text, what); at; at = strstr(at + 1, what)) {
+        ++n;
+    }
+    return n;
+}
+
+static void dump_rtc(void)
+{
+    heap_caps_dump(MALLOC_CAP_RTCRAM);
+}
+
+static void dump_everything(void)
+{
+    heap_caps_dump_all();
+}
+
+static void dump_shows_the_matching_heaps_block_by_block(void **state)
+{
+    (void)state;
+    static char out[16384];
+    capture_stderr(dump_rtc, out, sizeof(out));
+    assert_int_equal(count_of(out, "Showing data for heap: "), 1);
+    assert_true(count_of(out, "Block ") >= 1);
+    assert_non_null(strstr(out, "Free: Yes"));
+    capture_stderr(dump_everything, out, sizeof(out));
+    /* DRAM, D/IRAM, IRAM, RTC and the startup-stack heap. */
+    assert_int_equal(count_of(out, "Showing data for heap: "), 5);
+    assert_non_null(strstr(out, "Free: No")); /* the heap descriptors */
+}
+
+static void deprecated_aligned_free_frees(void **state)
+{
+    (void)state;
+    size_t before = heap_caps_get_free_size(MALLOC_CAP_DEFAULT);
+    void *p = heap_caps_aligned_alloc(64, 100, MALLOC_CAP_DEFAULT);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    heap_caps_aligned_free(p);
+#pragma GCC diagnostic pop
+    assert_int_equal(heap_caps_get_free_size(MALLOC_CAP_DEFAULT), before);
+}
+
+static void base_entry_points_allocate_without_reporting_failures(void **state)
+{
+    (void)state;
+    void *p = heap_caps_malloc_base(100, MALLOC_CAP_8BIT);
+    assert_true(IN_DRAM(p));
+    unsigned char *z = heap_caps_calloc_base(10, 10, MALLOC_CAP_8BIT);
+    for (int i = 0; i < 100; ++i) {
+        assert_int_equal(z[i], 0);
+    }
+    void *a = heap_caps_aligned_alloc_base(256, 100, MALLOC_CAP_8BIT);
+    assert_int_equal((uintptr_t)a % 256, 0);
+    void *r = heap_caps_realloc_base(p, 200, MALLOC_CAP_EXEC);
+    assert_true(IN_IRAM(r));
+    assert_null(heap_caps_malloc_base(1 << 20, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_calloc_base(SIZE_MAX / 2, 4, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_realloc_base(r, 1 << 20, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_aligned_alloc_base(16, 1 << 20, MALLOC_CAP_8BIT));
+    assert_int_equal(callback_calls, 0); /* only the public wrappers report */
+    heap_caps_free(r);
+    heap_caps_free(z);
+    heap_caps_free(a);
+}
+
 /* ---- fatal paths (forked) ------------------------------------------------- */
 
 typedef void (*doomed_fn)(void);
@@ -878,6 +964,9 @@ int main(void)
         cmocka_unit_test(startup_stack_heap_is_logged_but_used_only_after_enable),
         BOARD_TEST(malloc_policy_uses_external_memory_above_the_limit),
         BOARD_TEST(malloc_policy_falls_back_and_reports_default_caps),
+        BOARD_TEST(dump_shows_the_matching_heaps_block_by_block),
+        BOARD_TEST(deprecated_aligned_free_frees),
+        BOARD_TEST(base_entry_points_allocate_without_reporting_failures),
         BOARD_TEST(free_outside_every_heap_aborts),
         BOARD_TEST(failed_allocation_aborts_when_configured),
         BOARD_TEST(failure_callback_rejects_null),
