@@ -29,31 +29,31 @@
 /* A value passed through an empty asm: keeps a call out of tail position (callgrind then
  * sees an ordinary call/return) and hides constant results from the optimiser. */
 #define BENCH_OPAQUE(value) __asm__ volatile("" : "+r"(value))
-#define BENCH_BARRIER() __asm__ volatile("" ::: "memory")
+#define BENCH_BARRIER()     __asm__ volatile("" ::: "memory")
 
 /* One adapter: `name` calls `call` (an expression using the parameters size / ptr). */
-#define MALLOC_ADAPTER(name, call)                                                             \
-    void *name(size_t size);                                                                   \
-    BENCH_OUT_OF_LINE void *name(size_t size)                                                  \
-    {                                                                                          \
-        void *result = (call);                                                                 \
-        BENCH_OPAQUE(result);                                                                  \
-        return result;                                                                         \
+#define MALLOC_ADAPTER(name, call)                                                                 \
+    void *name(size_t size);                                                                       \
+    BENCH_OUT_OF_LINE void *name(size_t size)                                                      \
+    {                                                                                              \
+        void *result = (call);                                                                     \
+        BENCH_OPAQUE(result);                                                                      \
+        return result;                                                                             \
     }
-#define FREE_ADAPTER(name, call)                                                               \
-    void name(void *ptr);                                                                      \
-    BENCH_OUT_OF_LINE void name(void *ptr)                                                     \
-    {                                                                                          \
-        call;                                                                                  \
-        BENCH_BARRIER();                                                                       \
+#define FREE_ADAPTER(name, call)                                                                   \
+    void name(void *ptr);                                                                          \
+    BENCH_OUT_OF_LINE void name(void *ptr)                                                         \
+    {                                                                                              \
+        call;                                                                                      \
+        BENCH_BARRIER();                                                                           \
     }
-#define REALLOC_ADAPTER(name, call)                                                            \
-    void *name(void *ptr, size_t size);                                                        \
-    BENCH_OUT_OF_LINE void *name(void *ptr, size_t size)                                       \
-    {                                                                                          \
-        void *result = (call);                                                                 \
-        BENCH_OPAQUE(result);                                                                  \
-        return result;                                                                         \
+#define REALLOC_ADAPTER(name, call)                                                                \
+    void *name(void *ptr, size_t size);                                                            \
+    BENCH_OUT_OF_LINE void *name(void *ptr, size_t size)                                           \
+    {                                                                                              \
+        void *result = (call);                                                                     \
+        BENCH_OPAQUE(result);                                                                      \
+        return result;                                                                             \
     }
 
 /* ---- do-nothing callees standing in for the allocator in the empty adapters ---- */
@@ -162,8 +162,8 @@ static void hc_reset(size_t arena_size)
     /* Registering again over the same bytes gives a fresh, identical heap every time. */
     s_heap = multi_heap_register(s_arena, arena_size);
     if (s_heap == NULL) {
-        fprintf(stderr, "heapcaps_bench: multi_heap_register(%p, %zu) failed\n",
-                (void *)s_arena, arena_size);
+        fprintf(stderr, "heapcaps_bench: multi_heap_register(%p, %zu) failed\n", (void *)s_arena,
+                arena_size);
         exit(2);
     }
 }
@@ -234,9 +234,12 @@ static size_t glibc_block_charge(void *ptr)
 /* ---- the table ---- */
 
 /* An adapter set from its five functions; the names are the functions' own. */
-#define ADAPTER_SET(m_ok, m_failed, f, r_ok, r_failed)                                         \
-    {                                                                                          \
-        m_ok, m_failed, f, r_ok, r_failed, { #m_ok, #m_failed, #f, #r_ok, #r_failed }          \
+#define ADAPTER_SET(m_ok, m_failed, f, r_ok, r_failed)                                             \
+    {                                                                                              \
+        m_ok, m_failed, f, r_ok, r_failed,                                                         \
+        {                                                                                          \
+#m_ok, #m_failed, #f, #r_ok, #r_failed                                                 \
+        }                                                                                          \
     }
 
 static const bench_allocator_t s_allocators[] = {
@@ -276,9 +279,8 @@ static const bench_allocator_t s_allocators[] = {
             {
                 ADAPTER_SET(glibc_malloc, glibc_malloc_failed, glibc_free, glibc_realloc,
                             glibc_realloc_failed),
-                ADAPTER_SET(glibc_sampled_malloc, glibc_sampled_malloc_failed,
-                            glibc_sampled_free, glibc_sampled_realloc,
-                            glibc_sampled_realloc_failed),
+                ADAPTER_SET(glibc_sampled_malloc, glibc_sampled_malloc_failed, glibc_sampled_free,
+                            glibc_sampled_realloc, glibc_sampled_realloc_failed),
             },
         .malloc_empty = glibc_empty_malloc,
         .free_empty = glibc_empty_free,

@@ -43,8 +43,8 @@ typedef struct {
 } adapter_set_t;
 
 typedef struct {
-    const char *name;   /**< "heapcaps" or "glibc". */
-    bool has_arena;     /**< false: no arena, memory figures are not applicable. */
+    const char *name; /**< "heapcaps" or "glibc". */
+    bool has_arena;   /**< false: no arena, memory figures are not applicable. */
     /** reset() recreates the same state, so a pre-pass can predict which calls fail. */
     bool replayable;
 

@@ -26,10 +26,9 @@ static const char *const s_mode_names[] = {"plain", "record", "callgrind", "step
 
 static _Noreturn void usage(void)
 {
-    fprintf(stderr,
-            "usage: heapcaps_bench --workload W1|W2|W3|W4|W5|Fill [--arena BYTES]\n"
-            "                      [--alloc heapcaps|glibc] [--mode plain|callgrind|step]\n"
-            "                      [--step] [--steps N] [--sample K]\n");
+    fprintf(stderr, "usage: heapcaps_bench --workload W1|W2|W3|W4|W5|Fill [--arena BYTES]\n"
+                    "                      [--alloc heapcaps|glibc] [--mode plain|callgrind|step]\n"
+                    "                      [--step] [--steps N] [--sample K]\n");
     exit(2);
 }
 
@@ -53,8 +52,8 @@ static void print_figure(const char *name, size_t value)
     }
 }
 
-static void print_results(const bench_allocator_t *alloc, const workload_t *workload,
-                          size_t arena, const workload_result_t *result)
+static void print_results(const bench_allocator_t *alloc, const workload_t *workload, size_t arena,
+                          const workload_result_t *result)
 {
     const meter_stats_t *stats = meter_stats();
     printf("bench workload=%s arena=%zu alloc=%s abi=%u mode=%s\n", workload->name, arena,
@@ -193,8 +192,9 @@ int main(int argc, char **argv)
 
     print_results(alloc, workload, (size_t)arena, &result);
     if (meter_stats()->mispredicted != 0) {
-        fprintf(stderr, "heapcaps_bench: %" PRIu64 " calls did not fail/succeed as in the "
-                        "pre-pass; the split by outcome is wrong\n",
+        fprintf(stderr,
+                "heapcaps_bench: %" PRIu64 " calls did not fail/succeed as in the "
+                "pre-pass; the split by outcome is wrong\n",
                 meter_stats()->mispredicted);
         return 1;
     }

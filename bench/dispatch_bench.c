@@ -24,8 +24,8 @@
 #include "heapcaps/lock.h"
 #include "multi_heap.h"
 
-#define STEPS 1000000
-#define SLOTS 1024
+#define STEPS     1000000
+#define SLOTS     1024
 #define EXTRA_CAP (1u << 30)
 
 static uint64_t rng_state;

@@ -23,7 +23,7 @@ typedef struct {
 
 static const bench_allocator_t *s_alloc;
 static meter_stats_t s_stats;
-static uint64_t s_calls_seen;   /* every call of this pass, for sampling */
+static uint64_t s_calls_seen; /* every call of this pass, for sampling */
 static uint64_t s_sampled_calls;
 static outcome_log_t s_malloc_log, s_realloc_log;
 
@@ -171,8 +171,8 @@ uint64_t meter_calls(void)
  * plus every call predicted to fail (they are few, and a sample would miss their maximum). */
 static bool sample_this_call(bool expected_failure)
 {
-    bool sampled = s_sampled_calls < s_stats.measure_cap &&
-                   s_calls_seen % s_stats.sample_every == 0;
+    bool sampled =
+        s_sampled_calls < s_stats.measure_cap && s_calls_seen % s_stats.sample_every == 0;
     s_calls_seen++;
     s_sampled_calls += sampled;
     return sampled || expected_failure;
@@ -257,7 +257,6 @@ void *meter_realloc(void *ptr, size_t size)
     if (s_stats.mode == METER_RECORD) {
         log_record(&s_realloc_log, new_ptr == NULL);
     }
-    count_call(KIND_REALLOC_OK, KIND_REALLOC_FAILED, new_ptr == NULL, expected_failure,
-               sampled);
+    count_call(KIND_REALLOC_OK, KIND_REALLOC_FAILED, new_ptr == NULL, expected_failure, sampled);
     return new_ptr;
 }

@@ -26,10 +26,18 @@ static bool is_rep_string(const unsigned char *code)
     bool rep = false;
     for (int i = 0; i < 15; i++, code++) {
         switch (*code) {
-        case 0xf3: case 0xf2:
+        case 0xf3:
+        case 0xf2:
             rep = true;
             continue;
-        case 0x66: case 0x67: case 0x2e: case 0x36: case 0x3e: case 0x26: case 0x64: case 0x65:
+        case 0x66:
+        case 0x67:
+        case 0x2e:
+        case 0x36:
+        case 0x3e:
+        case 0x26:
+        case 0x64:
+        case 0x65:
             continue;
         default:
             break;
@@ -77,23 +85,24 @@ static void on_trap(int signo, siginfo_t *info, void *context)
 #if defined(__x86_64__)
 /* Step over the 128-byte red zone first: pushfq would otherwise overwrite it. lea leaves
  * the flags alone. */
-#define TRAP_FLAG_ON()                                                                          \
-    __asm__ volatile("lea -128(%%rsp), %%rsp\n\tpushfq\n\torl $0x100, (%%rsp)\n\tpopfq\n\t"    \
-                     "lea 128(%%rsp), %%rsp" ::: "memory", "cc")
-#define TRAP_FLAG_OFF()                                                                         \
-    __asm__ volatile("lea -128(%%rsp), %%rsp\n\tpushfq\n\tandl $~0x100, (%%rsp)\n\tpopfq\n\t"  \
-                     "lea 128(%%rsp), %%rsp" ::: "memory", "cc")
+#define TRAP_FLAG_ON()                                                                             \
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\tpushfq\n\torl $0x100, (%%rsp)\n\tpopfq\n\t"        \
+                     "lea 128(%%rsp), %%rsp" ::                                                    \
+                         : "memory", "cc")
+#define TRAP_FLAG_OFF()                                                                            \
+    __asm__ volatile("lea -128(%%rsp), %%rsp\n\tpushfq\n\tandl $~0x100, (%%rsp)\n\tpopfq\n\t"      \
+                     "lea 128(%%rsp), %%rsp" ::                                                    \
+                         : "memory", "cc")
 #define STEP_SUPPORTED 1
 #elif defined(__i386__)
-#define TRAP_FLAG_ON() \
-    __asm__ volatile("pushfl\n\torl $0x100, (%%esp)\n\tpopfl" ::: "memory", "cc")
-#define TRAP_FLAG_OFF() \
+#define TRAP_FLAG_ON() __asm__ volatile("pushfl\n\torl $0x100, (%%esp)\n\tpopfl" ::: "memory", "cc")
+#define TRAP_FLAG_OFF()                                                                            \
     __asm__ volatile("pushfl\n\tandl $~0x100, (%%esp)\n\tpopfl" ::: "memory", "cc")
 #define STEP_SUPPORTED 1
 #else
-#define TRAP_FLAG_ON() ((void)0)
+#define TRAP_FLAG_ON()  ((void)0)
 #define TRAP_FLAG_OFF() ((void)0)
-#define STEP_SUPPORTED 0
+#define STEP_SUPPORTED  0
 #endif
 
 bool step_supported(void)

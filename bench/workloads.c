@@ -16,8 +16,8 @@
 #include "meter.h"
 #include "rng.h"
 
-const size_t fill_sizes[FILL_SIZE_COUNT] = {1,   8,   12,  16,  24,   32,   48,
-                                            64,  100, 128, 256, 512, 1024, 4096};
+const size_t fill_sizes[FILL_SIZE_COUNT] = {1,  8,   12,  16,  24,  32,   48,
+                                            64, 100, 128, 256, 512, 1024, 4096};
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -234,10 +234,10 @@ done:
 
 typedef struct {
     void *ptr;
-    size_t size;   /* current requested size */
-    size_t cap;    /* grow while size < cap */
-    bool live;     /* false: empty, the next visit allocates */
-    bool retired;  /* growth ended by a failure: the next visit frees */
+    size_t size;  /* current requested size */
+    size_t cap;   /* grow while size < cap */
+    bool live;    /* false: empty, the next visit allocates */
+    bool retired; /* growth ended by a failure: the next visit frees */
 } growing_buffer_t;
 
 static void run_w4(const bench_allocator_t *alloc, const workload_params_t *params,
@@ -245,7 +245,7 @@ static void run_w4(const bench_allocator_t *alloc, const workload_params_t *para
 {
     const uint64_t full_calls = 1000000;
     const size_t buffer_count = params->arena / 16384 > 4 ? params->arena / 16384 : 4; /* K */
-    const size_t background_count = params->arena / 256;                             /* M */
+    const size_t background_count = params->arena / 256;                               /* M */
     growing_buffer_t *buffers = scratch_alloc(buffer_count * sizeof *buffers);
     slot_t *background = scratch_alloc(background_count * sizeof *background);
     rng_t rng;
@@ -415,7 +415,7 @@ static void run_w5(const bench_allocator_t *alloc, const workload_params_t *para
 {
     const size_t arena = params->arena;
     filler_t filler = {alloc, arena, 0};
-    block_list_t blocks = list_make(arena / 16 + 16);  /* requests are >= 16 bytes */
+    block_list_t blocks = list_make(arena / 16 + 16); /* requests are >= 16 bytes */
     block_list_t big = list_make(arena / 256 + 16);
     block_list_t refill = list_make(arena / 16 + 16);
     rng_t rng;

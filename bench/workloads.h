@@ -24,11 +24,11 @@ typedef struct {
 } workload_params_t;
 
 typedef struct {
-    bool capped;           /**< The main loop was shortened by max_main. */
-    uint64_t main_length;  /**< Steps (W1, W2) or calls (W3, W4) of the main loop. */
-    size_t largest_end;    /**< W1–W4: largest free block when the main loop ends. */
-    size_t largest_empty;  /**< W1–W4: largest free block once everything is freed. */
-    size_t largest[3];     /**< W5, binary search: fresh, fragmented, after freeing all. */
+    bool capped;            /**< The main loop was shortened by max_main. */
+    uint64_t main_length;   /**< Steps (W1, W2) or calls (W3, W4) of the main loop. */
+    size_t largest_end;     /**< W1–W4: largest free block when the main loop ends. */
+    size_t largest_empty;   /**< W1–W4: largest free block once everything is freed. */
+    size_t largest[3];      /**< W5, binary search: fresh, fragmented, after freeing all. */
     size_t info_largest[3]; /**< W5: multi_heap_get_info() largest_free_block, same points. */
     uint64_t fill_blocks;   /**< W5: blocks of the first fill. */
     uint64_t blocks_256;    /**< W5: 256-byte blocks that fit after freeing odd blocks. */

@@ -26,7 +26,7 @@
 
 /* ESP-IDF's Kconfig defaults (CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL,
  * CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL). */
-#define DEFAULT_PSRAM_ALWAYS_INTERNAL 16384
+#define DEFAULT_PSRAM_ALWAYS_INTERNAL  16384
 #define DEFAULT_PSRAM_RESERVE_INTERNAL 32768
 
 enum { PSRAM_USE_MALLOC = 0, PSRAM_USE_CAPS_ALLOC = 1, PSRAM_USE_MEMMAP = 2 };
@@ -198,8 +198,8 @@ esp_err_t heapcaps_emu_boot(const char *target, const heapcaps_emu_options_t *op
 
     /* Physical PSRAM and its mapped window are separate sizes: only the
      * window's worth is reachable by address (the rest is for himem). */
-    size_t psram_window = options->psram_size < chip->max_psram ? options->psram_size
-                                                                : chip->max_psram;
+    size_t psram_window =
+        options->psram_size < chip->max_psram ? options->psram_size : chip->max_psram;
     emu_plan_request_t request = {
         .layout = &emu.built.layout,
         .memprot = memprot,
@@ -284,8 +284,7 @@ const char *const *heapcaps_emu_targets(void)
     static const char *names[32];
     if (!names[0]) {
         size_t count = 0;
-        for (size_t i = 0; heapcaps_chips[i] && count + 1 < sizeof(names) / sizeof(names[0]);
-             i++) {
+        for (size_t i = 0; heapcaps_chips[i] && count + 1 < sizeof(names) / sizeof(names[0]); i++) {
             names[count++] = heapcaps_chips[i]->name;
         }
         names[count] = NULL;

@@ -151,8 +151,8 @@ static void give_child_its_own_memory(void)
             const emu_span_t *span = &memory->spans[i];
             char *host = span_host(memory, span);
             ok = span->object != object ||
-                 mmap(host, span_length(span), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-                      copy, (off_t)span->offset) == host;
+                 mmap(host, span_length(span), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, copy,
+                      (off_t)span->offset) == host;
         }
         if (!ok) {
             static const char message[] =
@@ -202,8 +202,8 @@ static void *reserve_window(uint64_t low, uint64_t high)
     if (high <= low || high - low > SIZE_MAX) {
         return MAP_FAILED;
     }
-    return mmap(NULL, (size_t)(high - low), PROT_NONE,
-                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return mmap(NULL, (size_t)(high - low), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                -1, 0);
 }
 
 static void announce_fallback(const char *name, intptr_t offset)

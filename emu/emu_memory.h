@@ -63,14 +63,14 @@ esp_err_t emu_plan_build(const emu_plan_request_t *request, emu_plan_t *plan);
 
 /** RAM of a booted chip in this process. */
 typedef struct {
-    int fd[EMU_OBJECT_COUNT];          /**< memfds, -1 when absent */
+    int fd[EMU_OBJECT_COUNT]; /**< memfds, -1 when absent */
     uint64_t object_size[EMU_OBJECT_COUNT];
-    bool real_addresses;               /**< spans at the chip's own addresses */
-    void *window;                      /**< fallback: the PROT_NONE reservation */
+    bool real_addresses; /**< spans at the chip's own addresses */
+    void *window;        /**< fallback: the PROT_NONE reservation */
     size_t window_size;
-    uint64_t window_chip_low;          /**< chip address at `window` */
-    intptr_t address_offset;           /**< host address - chip address */
-    emu_span_t spans[EMU_MAX_SPANS];   /**< what is mapped (for lookups and unmapping) */
+    uint64_t window_chip_low;        /**< chip address at `window` */
+    intptr_t address_offset;         /**< host address - chip address */
+    emu_span_t spans[EMU_MAX_SPANS]; /**< what is mapped (for lookups and unmapping) */
     size_t span_count;
 } emu_memory_t;
 

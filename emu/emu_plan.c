@@ -64,10 +64,9 @@ static bool layout_uses(const heapcaps_layout_t *layout, uint64_t low, uint64_t 
  * when page granularity allows, else (ESP32's inverted D/IRAM, which pages
  * cannot mirror byte by byte) memory of its own.
  */
-static bool add_alias_pair(const emu_plan_request_t *request, uint64_t dram_low,
-                           uint64_t dram_high, uint64_t iram_low, uint64_t iram_high,
-                           bool inverted, range_t *ranges, size_t *count, alias_t *aliases,
-                           size_t *alias_count)
+static bool add_alias_pair(const emu_plan_request_t *request, uint64_t dram_low, uint64_t dram_high,
+                           uint64_t iram_low, uint64_t iram_high, bool inverted, range_t *ranges,
+                           size_t *count, alias_t *aliases, size_t *alias_count)
 {
     size_t page = request->page_size;
     if (dram_low >= dram_high || iram_low >= iram_high || dram_low == iram_low) {
@@ -237,13 +236,13 @@ esp_err_t emu_plan_build(const emu_plan_request_t *request, emu_plan_t *plan)
     }
     if (soc && !request->memprot) {
         ok = ok && add_alias_pair(request, soc->diram_dram_low, soc->diram_dram_high,
-                                  soc->diram_iram_low, soc->diram_iram_high,
-                                  soc->diram_inverted, ram, &ram_count, aliases, &alias_count);
+                                  soc->diram_iram_low, soc->diram_iram_high, soc->diram_inverted,
+                                  ram, &ram_count, aliases, &alias_count);
         /* RTC fast memory's instruction alias, only where it is a heap. */
         if (layout_uses(layout, soc->rtc_dram_low, soc->rtc_dram_high)) {
-            ok = ok && add_alias_pair(request, soc->rtc_dram_low, soc->rtc_dram_high,
-                                      soc->rtc_iram_low, soc->rtc_iram_high, false, ram,
-                                      &ram_count, aliases, &alias_count);
+            ok = ok &&
+                 add_alias_pair(request, soc->rtc_dram_low, soc->rtc_dram_high, soc->rtc_iram_low,
+                                soc->rtc_iram_high, false, ram, &ram_count, aliases, &alias_count);
         }
     }
     if (!ok) {
@@ -289,8 +288,8 @@ esp_err_t emu_plan_build(const emu_plan_request_t *request, emu_plan_t *plan)
             return ESP_ERR_INVALID_SIZE;
         }
         uint64_t low = soc->extram_low;
-        if (!add_span(plan, low, low + round_up(request->psram_window_size, page),
-                      EMU_OBJECT_PSRAM, 0)) {
+        if (!add_span(plan, low, low + round_up(request->psram_window_size, page), EMU_OBJECT_PSRAM,
+                      0)) {
             return ESP_ERR_INVALID_SIZE;
         }
         uint64_t physical = request->psram_physical_size > request->psram_window_size

@@ -29,30 +29,30 @@ extern "C" {
 /** Placement attribute of the hot heap functions (IRAM on a chip). */
 #define HEAP_IRAM_ATTR
 
-#define MALLOC_CAP_EXEC (1 << 0)           /**< can hold executable code */
-#define MALLOC_CAP_32BIT (1 << 1)          /**< 32-bit aligned accesses */
-#define MALLOC_CAP_8BIT (1 << 2)           /**< byte accesses */
-#define MALLOC_CAP_DMA (1 << 3)            /**< reachable by internal DMA */
-#define MALLOC_CAP_PID2 (1 << 4)           /**< PID memory spaces (unused by current chips) */
-#define MALLOC_CAP_PID3 (1 << 5)
-#define MALLOC_CAP_PID4 (1 << 6)
-#define MALLOC_CAP_PID5 (1 << 7)
-#define MALLOC_CAP_PID6 (1 << 8)
-#define MALLOC_CAP_PID7 (1 << 9)
-#define MALLOC_CAP_SPIRAM (1 << 10)        /**< external PSRAM */
-#define MALLOC_CAP_INTERNAL (1 << 11)      /**< internal RAM */
-#define MALLOC_CAP_DEFAULT (1 << 12)       /**< memory for malloc() */
-#define MALLOC_CAP_IRAM_8BIT (1 << 13)     /**< IRAM allowing byte access */
-#define MALLOC_CAP_RETENTION (1 << 14)     /**< reachable by the retention DMA */
-#define MALLOC_CAP_RTCRAM (1 << 15)        /**< RTC fast memory */
-#define MALLOC_CAP_SPM (1 << 16)           /**< scratch-pad memory (ESP32-P4) */
-#define MALLOC_CAP_TCM MALLOC_CAP_SPM      /**< former name of MALLOC_CAP_SPM */
-#define MALLOC_CAP_DMA_DESC_AHB (1 << 17)  /**< AHB DMA descriptors */
-#define MALLOC_CAP_DMA_DESC_AXI (1 << 18)  /**< AXI DMA descriptors */
-#define MALLOC_CAP_CACHE_ALIGNED (1 << 19) /**< aligned to every cache line on the way */
-#define MALLOC_CAP_SIMD (1 << 20)          /**< usable by SIMD instructions */
-#define MALLOC_CAP_SPIRAM_NO_ENC (1 << 21) /**< PSRAM exempt from flash encryption */
-#define MALLOC_CAP_INVALID (1u << 31)      /**< no heap has it; "all heaps" for check/dump/walk */
+#define MALLOC_CAP_EXEC          (1 << 0) /**< can hold executable code */
+#define MALLOC_CAP_32BIT         (1 << 1) /**< 32-bit aligned accesses */
+#define MALLOC_CAP_8BIT          (1 << 2) /**< byte accesses */
+#define MALLOC_CAP_DMA           (1 << 3) /**< reachable by internal DMA */
+#define MALLOC_CAP_PID2          (1 << 4) /**< PID memory spaces (unused by current chips) */
+#define MALLOC_CAP_PID3          (1 << 5)
+#define MALLOC_CAP_PID4          (1 << 6)
+#define MALLOC_CAP_PID5          (1 << 7)
+#define MALLOC_CAP_PID6          (1 << 8)
+#define MALLOC_CAP_PID7          (1 << 9)
+#define MALLOC_CAP_SPIRAM        (1 << 10)      /**< external PSRAM */
+#define MALLOC_CAP_INTERNAL      (1 << 11)      /**< internal RAM */
+#define MALLOC_CAP_DEFAULT       (1 << 12)      /**< memory for malloc() */
+#define MALLOC_CAP_IRAM_8BIT     (1 << 13)      /**< IRAM allowing byte access */
+#define MALLOC_CAP_RETENTION     (1 << 14)      /**< reachable by the retention DMA */
+#define MALLOC_CAP_RTCRAM        (1 << 15)      /**< RTC fast memory */
+#define MALLOC_CAP_SPM           (1 << 16)      /**< scratch-pad memory (ESP32-P4) */
+#define MALLOC_CAP_TCM           MALLOC_CAP_SPM /**< former name of MALLOC_CAP_SPM */
+#define MALLOC_CAP_DMA_DESC_AHB  (1 << 17)      /**< AHB DMA descriptors */
+#define MALLOC_CAP_DMA_DESC_AXI  (1 << 18)      /**< AXI DMA descriptors */
+#define MALLOC_CAP_CACHE_ALIGNED (1 << 19)      /**< aligned to every cache line on the way */
+#define MALLOC_CAP_SIMD          (1 << 20)      /**< usable by SIMD instructions */
+#define MALLOC_CAP_SPIRAM_NO_ENC (1 << 21)      /**< PSRAM exempt from flash encryption */
+#define MALLOC_CAP_INVALID       (1u << 31) /**< no heap has it; "all heaps" for check/dump/walk */
 
 /** Called when an allocation fails: requested size, caps, failing function. */
 typedef void (*esp_alloc_failed_hook_t)(size_t size, uint32_t caps, const char *function_name);

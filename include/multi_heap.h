@@ -128,8 +128,7 @@ void multi_heap_restore_minimum_free_bytes(multi_heap_handle_t heap,
                                            const size_t new_minimum_free_bytes_value);
 
 /** Call walker_func for every block in address order until it returns false. */
-void multi_heap_walk(multi_heap_handle_t heap, multi_heap_walker_cb_t walker_func,
-                     void *user_data);
+void multi_heap_walk(multi_heap_handle_t heap, multi_heap_walker_cb_t walker_func, void *user_data);
 
 /**
  * Start of the allocated block whose usable bytes contain ptr, or NULL when

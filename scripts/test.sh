@@ -15,6 +15,7 @@
 #                add_subdirectory; each program is run
 #   example-*    examples/dma_cache built against build/install; its tests run
 #   core-size    scripts/core-size.sh (Cortex-M4 code size of the core)
+#   format       the C sources are as clang-format writes them
 # Build trees are build/test-<name> and are reused (incremental builds).
 #
 # Options:
@@ -181,6 +182,17 @@ example_cmake() {
     record "example-$name" "ok ($(elapsed "$t0")s)"
 }
 
+# format: every tracked C file is as clang-format (.clang-format) writes it.
+format_check() {
+    local t0=$EPOCHREALTIME
+    banner "format: clang-format --dry-run --Werror"
+    command -v clang-format >/dev/null ||
+        fail format "clang-format not found (Debian package clang-format)"
+    (cd "$root" && git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run --Werror) ||
+        fail format "files differ from clang-format's output: run clang-format -i on them"
+    record format "ok ($(elapsed "$t0")s)"
+}
+
 core_size() {
     local t0=$EPOCHREALTIME out
     banner "core-size: scripts/core-size.sh"
@@ -214,6 +226,7 @@ main() {
         example_cmake dma_cache
 
         core_size
+        format_check
     fi
 
     print_summary

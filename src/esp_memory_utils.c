@@ -100,15 +100,15 @@ bool esp_rtc_dram_match_rtc_iram(void)
 bool esp_ptr_in_iram(const void *p)
 {
     const heapcaps_layout_t *layout = chip_layout();
-    return layout && in_range(chip_address(layout, p), layout->soc->iram_low,
-                              layout->soc->iram_high);
+    return layout &&
+           in_range(chip_address(layout, p), layout->soc->iram_low, layout->soc->iram_high);
 }
 
 bool esp_ptr_in_dram(const void *p)
 {
     const heapcaps_layout_t *layout = chip_layout();
-    return layout && in_range(chip_address(layout, p), layout->soc->dram_low,
-                              layout->soc->dram_high);
+    return layout &&
+           in_range(chip_address(layout, p), layout->soc->dram_low, layout->soc->dram_high);
 }
 
 bool esp_ptr_in_diram_dram(const void *p)
@@ -131,36 +131,34 @@ bool esp_ptr_in_diram_iram(const void *p)
 bool esp_ptr_in_rtc_iram_fast(const void *p)
 {
     const heapcaps_layout_t *layout = chip_layout();
-    return layout && in_range(chip_address(layout, p), layout->soc->rtc_iram_low,
-                              layout->soc->rtc_iram_high);
+    return layout &&
+           in_range(chip_address(layout, p), layout->soc->rtc_iram_low, layout->soc->rtc_iram_high);
 }
 
 bool esp_ptr_in_rtc_dram_fast(const void *p)
 {
     const heapcaps_layout_t *layout = chip_layout();
-    return layout && in_range(chip_address(layout, p), layout->soc->rtc_dram_low,
-                              layout->soc->rtc_dram_high);
+    return layout &&
+           in_range(chip_address(layout, p), layout->soc->rtc_dram_low, layout->soc->rtc_dram_high);
 }
 
 bool esp_ptr_in_rtc_slow(const void *p)
 {
     const heapcaps_layout_t *layout = chip_layout();
-    return layout && in_range(chip_address(layout, p), layout->soc->rtc_data_low,
-                              layout->soc->rtc_data_high);
+    return layout &&
+           in_range(chip_address(layout, p), layout->soc->rtc_data_low, layout->soc->rtc_data_high);
 }
 
 bool esp_ptr_in_spm(const void *p)
 {
     const heapcaps_layout_t *layout = chip_layout();
-    return layout && in_range(chip_address(layout, p), layout->soc->spm_low,
-                              layout->soc->spm_high);
+    return layout && in_range(chip_address(layout, p), layout->soc->spm_low, layout->soc->spm_high);
 }
 
 bool esp_ptr_dma_capable(const void *p)
 {
     const heapcaps_layout_t *layout = chip_layout();
-    return layout && in_range(chip_address(layout, p), layout->soc->dma_low,
-                              layout->soc->dma_high);
+    return layout && in_range(chip_address(layout, p), layout->soc->dma_low, layout->soc->dma_high);
 }
 
 bool esp_ptr_dma_ext_capable(const void *p)
@@ -233,9 +231,8 @@ void *esp_ptr_diram_dram_to_iram(const void *p)
     }
     const heapcaps_soc_t *soc = layout->soc;
     uintptr_t chip = chip_address(layout, p);
-    uintptr_t iram = soc->diram_inverted
-                         ? soc->diram_iram_low + (soc->diram_dram_high - chip) - 4
-                         : soc->diram_iram_low + (chip - soc->diram_dram_low);
+    uintptr_t iram = soc->diram_inverted ? soc->diram_iram_low + (soc->diram_dram_high - chip) - 4
+                                         : soc->diram_iram_low + (chip - soc->diram_dram_low);
     return host_pointer(layout, iram);
 }
 
@@ -247,9 +244,8 @@ void *esp_ptr_diram_iram_to_dram(const void *p)
     }
     const heapcaps_soc_t *soc = layout->soc;
     uintptr_t chip = chip_address(layout, p);
-    uintptr_t dram = soc->diram_inverted
-                         ? soc->diram_dram_low + (soc->diram_iram_high - chip) - 4
-                         : soc->diram_dram_low + (chip - soc->diram_iram_low);
+    uintptr_t dram = soc->diram_inverted ? soc->diram_dram_low + (soc->diram_iram_high - chip) - 4
+                                         : soc->diram_dram_low + (chip - soc->diram_iram_low);
     return host_pointer(layout, dram);
 }
 

@@ -21,13 +21,14 @@ void heapcaps_adjust_alignment_to_hw(size_t *alignment, size_t *size, uint32_t *
     }
     uint32_t c = *caps;
     size_t align = *alignment;
-    if ((c & MALLOC_CAP_SPIRAM) && (c & (MALLOC_CAP_DMA | MALLOC_CAP_DMA_DESC_AHB |
-                                         MALLOC_CAP_DMA_DESC_AXI)) && !soc->psram_dma) {
+    if ((c & MALLOC_CAP_SPIRAM) &&
+        (c & (MALLOC_CAP_DMA | MALLOC_CAP_DMA_DESC_AHB | MALLOC_CAP_DMA_DESC_AXI)) &&
+        !soc->psram_dma) {
         *caps = c | MALLOC_CAP_INVALID; /* no DMA reaches PSRAM on this chip */
         return;
     }
-    size_t cache_line = (c & MALLOC_CAP_SPIRAM) ? soc->external_cache_line
-                                                : soc->internal_cache_line;
+    size_t cache_line =
+        (c & MALLOC_CAP_SPIRAM) ? soc->external_cache_line : soc->internal_cache_line;
     if ((c & MALLOC_CAP_DMA_DESC_AXI) && soc->axi_desc_alignment) {
         align = larger(align, soc->axi_desc_alignment);
     }

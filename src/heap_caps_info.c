@@ -66,8 +66,8 @@ void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
         multi_heap_info_t one;
         multi_heap_get_info(heap->heap, &one);
         info->total_free_bytes += one.total_free_bytes - HEAP_OWNER_WORD;
-        info->total_allocated_bytes += one.total_allocated_bytes -
-                                       one.allocated_blocks * HEAP_OWNER_WORD;
+        info->total_allocated_bytes +=
+            one.total_allocated_bytes - one.allocated_blocks * HEAP_OWNER_WORD;
         if (one.largest_free_block > info->largest_free_block) {
             info->largest_free_block = one.largest_free_block;
         }
@@ -77,9 +77,8 @@ void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
         info->total_blocks += one.total_blocks;
     }
     /* The owner word comes out of the largest block too. */
-    info->largest_free_block = info->largest_free_block > HEAP_OWNER_WORD
-                                   ? info->largest_free_block - HEAP_OWNER_WORD
-                                   : 0;
+    info->largest_free_block =
+        info->largest_free_block > HEAP_OWNER_WORD ? info->largest_free_block - HEAP_OWNER_WORD : 0;
 }
 
 size_t heap_caps_get_largest_free_block(uint32_t caps)
@@ -98,21 +97,22 @@ void heap_caps_print_heap_info(uint32_t caps)
         }
         multi_heap_info_t one;
         multi_heap_get_info(heap->heap, &one);
-        heapcaps_port_print("  At 0x%08x len %d free %d allocated %d min_free %d\n",
-               (unsigned)heapcaps_layout_to_chip(heapcaps_layout_installed(), heap->start),
-               (int)(heap->end - heap->start),
-               (int)one.total_free_bytes, (int)one.total_allocated_bytes,
-               (int)one.minimum_free_bytes);
-        heapcaps_port_print("    largest_free_block %d alloc_blocks %d free_blocks %d total_blocks %d\n",
-               (int)one.largest_free_block, (int)one.allocated_blocks, (int)one.free_blocks,
-               (int)one.total_blocks);
+        heapcaps_port_print(
+            "  At 0x%08x len %d free %d allocated %d min_free %d\n",
+            (unsigned)heapcaps_layout_to_chip(heapcaps_layout_installed(), heap->start),
+            (int)(heap->end - heap->start), (int)one.total_free_bytes,
+            (int)one.total_allocated_bytes, (int)one.minimum_free_bytes);
+        heapcaps_port_print(
+            "    largest_free_block %d alloc_blocks %d free_blocks %d total_blocks %d\n",
+            (int)one.largest_free_block, (int)one.allocated_blocks, (int)one.free_blocks,
+            (int)one.total_blocks);
     }
     multi_heap_info_t all;
     heap_caps_get_info(&all, caps);
     heapcaps_port_print("  Totals:\n");
     heapcaps_port_print("    free %d allocated %d min_free %d largest_free_block %d\n",
-           (int)all.total_free_bytes, (int)all.total_allocated_bytes, (int)all.minimum_free_bytes,
-           (int)all.largest_free_block);
+                        (int)all.total_free_bytes, (int)all.total_allocated_bytes,
+                        (int)all.minimum_free_bytes, (int)all.largest_free_block);
 }
 
 /* ---- local minimum monitoring ------------------------------------------ */
@@ -278,7 +278,8 @@ uint32_t esp_get_free_heap_size(void)
 
 uint32_t esp_get_free_internal_heap_size(void)
 {
-    return (uint32_t)heap_caps_get_free_size(MALLOC_CAP_8BIT | MALLOC_CAP_DMA | MALLOC_CAP_INTERNAL);
+    return (uint32_t)heap_caps_get_free_size(MALLOC_CAP_8BIT | MALLOC_CAP_DMA |
+                                             MALLOC_CAP_INTERNAL);
 }
 
 uint32_t esp_get_minimum_free_heap_size(void)

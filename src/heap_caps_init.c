@@ -57,8 +57,8 @@ static void register_range(heap_t *heap)
 {
     const intptr_t word = (intptr_t)sizeof(size_t);
     intptr_t start = (heap->start + word - 1) & ~(word - 1);
-    heap->heap = heap->end > start ? multi_heap_register((void *)start, (size_t)(heap->end - start))
-                                   : NULL;
+    heap->heap =
+        heap->end > start ? multi_heap_register((void *)start, (size_t)(heap->end - start)) : NULL;
     if (heap->heap) {
         heap->start = start;
     }

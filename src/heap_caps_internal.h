@@ -62,17 +62,17 @@ typedef struct {
     heap_t *heap;
 } heap_segment_t;
 
-#define HEAP_PAGE_SHIFT 12u
-#define HEAP_PAGE_SHARED 0xFFFFu /* page entry: more than one heap, search */
+#define HEAP_PAGE_SHIFT   12u
+#define HEAP_PAGE_SHARED  0xFFFFu /* page entry: more than one heap, search */
 #define HEAP_PAGE_PARTIAL 0x8000u /* page entry flag: the heap covers part of it */
 
 typedef struct {
-    uintptr_t base;            /* host address of page 0 of the window */
-    uintptr_t span;            /* bytes the page table covers */
+    uintptr_t base; /* host address of page 0 of the window */
+    uintptr_t span; /* bytes the page table covers */
     /* per page: i = heaps[i] covers it whole; i | PARTIAL = heaps[i] covers
      * part of it (0 | PARTIAL: no heap); or HEAP_PAGE_SHARED */
     const uint16_t *page_heap;
-    heap_t *const *heaps;      /* heaps[0] is an empty heap: start == end == 0 */
+    heap_t *const *heaps; /* heaps[0] is an empty heap: start == end == 0 */
     const heap_segment_t *segments;
     size_t segment_count;
 } heap_lookup_t;
@@ -164,8 +164,8 @@ void heapcaps_meta_free(void *p);
 /** Facts of the installed chip the hot paths need, kept ready by the
  *  registry (recomputed whenever the heap set changes). */
 typedef struct {
-    size_t size_limit;   /* HEAP_SIZE_MAX - owner word: larger requests fail */
-    uintptr_t alias_low; /* host range holding the D/IRAM and RTC IRAM aliases */
+    size_t size_limit;    /* HEAP_SIZE_MAX - owner word: larger requests fail */
+    uintptr_t alias_low;  /* host range holding the D/IRAM and RTC IRAM aliases */
     uintptr_t alias_span; /* (their hull); 0: no alias on this chip */
     uintptr_t alias_low_exact[2], alias_span_exact[2]; /* each alias range */
 } heap_fast_facts_t;

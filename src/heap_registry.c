@@ -235,8 +235,7 @@ static heap_t *innermost(uintptr_t start, uintptr_t end)
 
 /* The address window the page table covers: the installed chip's memory
  * (where its heaps live), or all heaps when they lie close together. */
-static void lookup_window(uintptr_t low_heap, uintptr_t high_heap, uintptr_t *base,
-                          uintptr_t *span)
+static void lookup_window(uintptr_t low_heap, uintptr_t high_heap, uintptr_t *base, uintptr_t *span)
 {
     const uintptr_t max_span = (uintptr_t)1 << 30;
     const heapcaps_layout_t *layout = heapcaps_layout_installed();
@@ -331,7 +330,8 @@ static const heap_lookup_t *lookup_build(void)
              page <= ((to - 1 - base) >> HEAP_PAGE_SHIFT); ++page) {
             uint16_t entry = page_heap[page];
             uint16_t mine = (uint16_t)(id | HEAP_PAGE_PARTIAL);
-            page_heap[page] = (entry == HEAP_PAGE_PARTIAL || entry == mine) ? mine : HEAP_PAGE_SHARED;
+            page_heap[page] =
+                (entry == HEAP_PAGE_PARTIAL || entry == mine) ? mine : HEAP_PAGE_SHARED;
         }
     }
     /* A page inside one segment, and touched by nothing else, is whole. */

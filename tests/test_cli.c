@@ -240,7 +240,7 @@ static void test_default_boot_prints_the_documented_esp32_log(void **state)
 static void test_table_has_every_capability_row_and_the_system_figures(void **state)
 {
     (void)state;
-    static const char *const rows[] = {"DEFAULT", "INTERNAL", "8BIT", "32BIT",
+    static const char *const rows[] = {"DEFAULT", "INTERNAL", "8BIT",   "32BIT",
                                        "DMA",     "EXEC",     "SPIRAM", "RTCRAM"};
     run_t run = run_cli((const char *const[]){"boot", NULL});
     expect_status(&run, 0);
@@ -334,8 +334,7 @@ static void test_psram_on_esp32s3(void **state)
     run_t run =
         run_cli((const char *const[]){"boot", "--psram", "2M", "--target", "esp32s3", NULL});
     expect_status(&run, 0);
-    expect_text(&run, run.out,
-                "esp_psram: Adding pool of 2048K of PSRAM memory to heap allocator");
+    expect_text(&run, run.out, "esp_psram: Adding pool of 2048K of PSRAM memory to heap allocator");
     table_row_t spiram = table_row(&run, "SPIRAM");
     assert_int_equal(spiram.total, 2 * 1024 * 1024);
     assert_true(spiram.free > 0);
@@ -367,22 +366,21 @@ static void test_quiet_prints_only_the_table(void **state)
     run_free(&run);
 }
 
-static const char sdkconfig_text[] =
-    "#\n"
-    "# Automatically generated file. DO NOT EDIT.\n"
-    "#\n"
-    "CONFIG_IDF_TARGET=\"esp32s3\"\n"
-    "CONFIG_SPIRAM=y\n"
-    "# CONFIG_SPIRAM_USE_MEMMAP is not set\n"
-    "CONFIG_SPIRAM_USE_CAPS_ALLOC=y\n"
-    "# CONFIG_SPIRAM_USE_MALLOC is not set\n"
-    "CONFIG_SPIRAM_SIZE=4194304\n"
-    "CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL=4096\n"
-    "CONFIG_ESP_SYSTEM_MEMPROT=y\n"
-    "# CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP is not set\n"
-    "# CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS is not set\n"
-    "CONFIG_SOME_UNRELATED_OPTION=\"kept \\\"quoted\\\"\"\n"
-    "\n";
+static const char sdkconfig_text[] = "#\n"
+                                     "# Automatically generated file. DO NOT EDIT.\n"
+                                     "#\n"
+                                     "CONFIG_IDF_TARGET=\"esp32s3\"\n"
+                                     "CONFIG_SPIRAM=y\n"
+                                     "# CONFIG_SPIRAM_USE_MEMMAP is not set\n"
+                                     "CONFIG_SPIRAM_USE_CAPS_ALLOC=y\n"
+                                     "# CONFIG_SPIRAM_USE_MALLOC is not set\n"
+                                     "CONFIG_SPIRAM_SIZE=4194304\n"
+                                     "CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL=4096\n"
+                                     "CONFIG_ESP_SYSTEM_MEMPROT=y\n"
+                                     "# CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP is not set\n"
+                                     "# CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS is not set\n"
+                                     "CONFIG_SOME_UNRELATED_OPTION=\"kept \\\"quoted\\\"\"\n"
+                                     "\n";
 
 static void test_sdkconfig_sets_target_psram_and_rtc_heap(void **state)
 {

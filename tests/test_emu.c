@@ -218,8 +218,8 @@ static void boot_and_shutdown_200_times(void **state)
         heapcaps_emu_shutdown();
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
-    double ms = (double)(end.tv_sec - start.tv_sec) * 1e3 +
-                (double)(end.tv_nsec - start.tv_nsec) / 1e6;
+    double ms =
+        (double)(end.tv_sec - start.tv_sec) * 1e3 + (double)(end.tv_nsec - start.tv_nsec) / 1e6;
     print_message("200 boots + shutdowns: %.1f ms (%.3f ms each)\n", ms, ms / 200);
 }
 
@@ -366,8 +366,8 @@ static void shutdown_unmaps_and_another_chip_boots(void **state)
     if (real) {
         /* The chip's addresses are free for the next boot. */
         size_t page = (size_t)sysconf(_SC_PAGESIZE);
-        void *again = mmap(ram, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                           -1, 0);
+        void *again =
+            mmap(ram, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
         assert_ptr_equal(again, ram);
         munmap(again, page);
     }
@@ -782,14 +782,11 @@ int main(void)
         cmocka_unit_test_teardown(malformed_options_are_invalid_arg, shutdown_after),
         cmocka_unit_test_teardown(chip_addresses_translate_both_ways_and_are_writable,
                                   shutdown_after),
-        cmocka_unit_test_teardown(taken_chip_addresses_fall_back_to_host_addresses,
-                                  shutdown_after),
+        cmocka_unit_test_teardown(taken_chip_addresses_fall_back_to_host_addresses, shutdown_after),
         cmocka_unit_test_teardown(shutdown_unmaps_and_another_chip_boots, shutdown_after),
         cmocka_unit_test_teardown(linear_iram_alias_shares_the_dram_bytes, shutdown_after),
-        cmocka_unit_test_teardown(memory_protection_leaves_the_iram_alias_unmapped,
-                                  shutdown_after),
-        cmocka_unit_test_teardown(esp32_inverted_iram_alias_is_mapped_and_writable,
-                                  shutdown_after),
+        cmocka_unit_test_teardown(memory_protection_leaves_the_iram_alias_unmapped, shutdown_after),
+        cmocka_unit_test_teardown(esp32_inverted_iram_alias_is_mapped_and_writable, shutdown_after),
         cmocka_unit_test_teardown(forked_child_writes_its_own_copy, shutdown_after),
         cmocka_unit_test(esp_ptr_helpers_answer_false_without_a_chip),
         cmocka_unit_test_teardown(dma_allocations_are_dma_capable_internal_byte_accessible,

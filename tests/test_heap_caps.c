@@ -40,14 +40,14 @@ static const soc_memory_type_desc_t board_types[] = {
 };
 
 #define CUSTOM_CAP (1u << 30)
-#define ARENA 0x48000
-#define DRAM_A 0x00000 /* DRAM_A and DRAM_B are adjacent: one heap */
-#define DRAM_B 0x10000
-#define DIRAM 0x20000
-#define IRAM 0x30000
-#define RTC 0x38000
-#define STACK 0x3C000 /* D/IRAM holding the startup stack */
-#define SPARE 0x40000 /* not in the layout: for runtime regions */
+#define ARENA      0x48000
+#define DRAM_A     0x00000 /* DRAM_A and DRAM_B are adjacent: one heap */
+#define DRAM_B     0x10000
+#define DIRAM      0x20000
+#define IRAM       0x30000
+#define RTC        0x38000
+#define STACK      0x3C000 /* D/IRAM holding the startup stack */
+#define SPARE      0x40000 /* not in the layout: for runtime regions */
 
 static char *arena;
 static soc_memory_region_t board_regions[6];
@@ -116,10 +116,10 @@ static bool in_region(const void *p, size_t offset, size_t size)
     return p && (const char *)p >= arena + offset && (const char *)p < arena + offset + size;
 }
 
-#define IN_DRAM(p) in_region((p), DRAM_A, 0x20000)
+#define IN_DRAM(p)  in_region((p), DRAM_A, 0x20000)
 #define IN_DIRAM(p) in_region((p), DIRAM, 0x10000)
-#define IN_IRAM(p) in_region((p), IRAM, 0x8000)
-#define IN_RTC(p) in_region((p), RTC, 0x4000)
+#define IN_IRAM(p)  in_region((p), IRAM, 0x8000)
+#define IN_RTC(p)   in_region((p), RTC, 0x4000)
 #define IN_STACK(p) in_region((p), STACK, 0x4000)
 
 /* ---- selection ---------------------------------------------------------- */
@@ -412,12 +412,14 @@ static void free_size_falls_by_the_allocation(void **state)
     void *p = heap_caps_malloc(10 * 1024, MALLOC_CAP_8BIT);
     assert_true(IN_DRAM(p));
     assert_true(heap_caps_get_free_size(MALLOC_CAP_8BIT) <= before - 10 * 1024);
-    assert_true(heap_caps_get_free_size(MALLOC_CAP_32BIT) >= heap_caps_get_free_size(MALLOC_CAP_8BIT));
+    assert_true(heap_caps_get_free_size(MALLOC_CAP_32BIT) >=
+                heap_caps_get_free_size(MALLOC_CAP_8BIT));
     heap_caps_free(p);
     assert_int_equal(heap_caps_get_free_size(MALLOC_CAP_8BIT), before);
     assert_int_equal(esp_get_free_heap_size(), heap_caps_get_free_size(MALLOC_CAP_DEFAULT));
-    assert_int_equal(esp_get_free_internal_heap_size(),
-                     heap_caps_get_free_size(MALLOC_CAP_8BIT | MALLOC_CAP_DMA | MALLOC_CAP_INTERNAL));
+    assert_int_equal(
+        esp_get_free_internal_heap_size(),
+        heap_caps_get_free_size(MALLOC_CAP_8BIT | MALLOC_CAP_DMA | MALLOC_CAP_INTERNAL));
     assert_int_equal(esp_get_minimum_free_heap_size(),
                      heap_caps_get_minimum_free_size(MALLOC_CAP_DEFAULT));
 }
@@ -425,8 +427,8 @@ static void free_size_falls_by_the_allocation(void **state)
 static void largest_free_block_can_be_allocated(void **state)
 {
     (void)state;
-    const uint32_t masks[] = {MALLOC_CAP_8BIT, MALLOC_CAP_32BIT, MALLOC_CAP_EXEC, MALLOC_CAP_DEFAULT,
-                              MALLOC_CAP_RTCRAM};
+    const uint32_t masks[] = {MALLOC_CAP_8BIT, MALLOC_CAP_32BIT, MALLOC_CAP_EXEC,
+                              MALLOC_CAP_DEFAULT, MALLOC_CAP_RTCRAM};
     for (size_t i = 0; i < sizeof(masks) / sizeof(masks[0]); ++i) {
         size_t largest = heap_caps_get_largest_free_block(masks[i]);
         void *p = heap_caps_malloc(largest, masks[i]);
@@ -614,9 +616,12 @@ static void region_added_twice_or_straddling_is_refused(void **state)
     assert_int_equal(heap_caps_add_region_with_caps(caps, start, start + 3500), ESP_FAIL);
     assert_int_equal(heap_caps_add_region_with_caps(caps, start - 100, start + 100), ESP_FAIL);
     assert_int_equal(heap_caps_add_region_with_caps(caps, start + 3400, start + 4000), ESP_FAIL);
-    assert_int_equal(heap_caps_add_region_with_caps(caps, start + 3500, start + 3400), ESP_ERR_INVALID_ARG);
-    assert_int_equal(heap_caps_add_region_with_caps(caps, start + 3500, start + 3500), ESP_ERR_INVALID_ARG);
-    assert_int_equal(heap_caps_add_region_with_caps(NULL, start + 4000, start + 8000), ESP_ERR_INVALID_ARG);
+    assert_int_equal(heap_caps_add_region_with_caps(caps, start + 3500, start + 3400),
+                     ESP_ERR_INVALID_ARG);
+    assert_int_equal(heap_caps_add_region_with_caps(caps, start + 3500, start + 3500),
+                     ESP_ERR_INVALID_ARG);
+    assert_int_equal(heap_caps_add_region_with_caps(NULL, start + 4000, start + 8000),
+                     ESP_ERR_INVALID_ARG);
     assert_int_equal(heap_caps_add_region_with_caps(caps, 0, 100), ESP_ERR_INVALID_ARG);
     assert_int_equal(heap_caps_add_region_with_caps(caps, start + 4000, 0), ESP_ERR_INVALID_ARG);
     assert_int_equal(heap_caps_add_region_with_caps(caps, start + 4000, start + 4010),

@@ -35,10 +35,10 @@
 #include "heapcaps/heap_caps_ext.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
-#define CUSTOM_CAP (1u << 30)   /* a capability no chip type has */
+#define CUSTOM_CAP   (1u << 30) /* a capability no chip type has */
 #define INVENTED_CAP (1u << 29) /* ESP-IDF's "registered after startup" case uses this one */
-#define BIG_SIZE ((size_t)0x08000000) /* 128 MiB: more than any emulated chip holds */
-#define PSRAM_SIZE ((size_t)1024 * 1024)
+#define BIG_SIZE     ((size_t)0x08000000) /* 128 MiB: more than any emulated chip holds */
+#define PSRAM_SIZE   ((size_t)1024 * 1024)
 
 /* ------------------------------------------------------------ chip facts (spec/layouts.md) */
 
@@ -153,7 +153,7 @@ static void record_failure(size_t size, uint32_t caps, const char *function_name
         CHECK_EQ(failure.calls, (calls_));                                                         \
         CHECK_EQ(failure.size, (size_));                                                           \
         CHECK_EQ(failure.caps, (caps_));                                                           \
-        if (!failure.function || strcmp(failure.function, (function_)) != 0) {                    \
+        if (!failure.function || strcmp(failure.function, (function_)) != 0) {                     \
             fail_msg("%s: failure reported by %s, expected %s", chip_name(),                       \
                      failure.function ? failure.function : "(none)", (function_));                 \
         }                                                                                          \
@@ -323,7 +323,7 @@ static void word_requests_on_esp32_use_iram_then_dram_then_diram(void **state)
             break;
         }
         blocks[count++] = p;
-        int where = esp_ptr_in_iram(p)          ? IRAM
+        int where = esp_ptr_in_iram(p)         ? IRAM
                     : esp_ptr_in_diram_dram(p) ? DIRAM
                     : esp_ptr_in_dram(p)       ? DRAM
                                                : -1;
@@ -722,8 +722,7 @@ static void dma_requests_are_dma_capable_on(const chip_t *chip)
     for (size_t c = 0; c < COUNT(dma_caps); c++) {
         for (size_t i = 0; i < COUNT(odd_sizes); i++) {
             void *p = heap_caps_malloc(odd_sizes[i], dma_caps[c]);
-            if (!p || !esp_ptr_dma_capable(p) || !esp_ptr_internal(p) ||
-                esp_ptr_external_ram(p)) {
+            if (!p || !esp_ptr_dma_capable(p) || !esp_ptr_internal(p) || esp_ptr_external_ram(p)) {
                 fail_msg("%s: %zu bytes with caps 0x%x gave %p (chip 0x%08x), not internal DMA "
                          "memory",
                          chip->name, odd_sizes[i], (unsigned)dma_caps[c], p,
@@ -1335,8 +1334,8 @@ static void impossible_sizes_on(const chip_t *chip)
     CHECK(heap_caps_malloc(SIZE_MAX - 1, MALLOC_CAP_32BIT) == NULL);
     CHECK(heap_caps_malloc(SIZE_MAX - 1, MALLOC_CAP_EXEC) == NULL);
 
-    const size_t huge[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 2, SIZE_MAX - 3, SIZE_MAX - 63,
-                           SIZE_MAX / 2, SIZE_MAX / 2 + 1};
+    const size_t huge[] = {SIZE_MAX,      SIZE_MAX - 1, SIZE_MAX - 2,    SIZE_MAX - 3,
+                           SIZE_MAX - 63, SIZE_MAX / 2, SIZE_MAX / 2 + 1};
     const uint32_t caps[] = {MALLOC_CAP_8BIT,
                              MALLOC_CAP_32BIT,
                              MALLOC_CAP_EXEC,
@@ -1454,8 +1453,7 @@ static void add_region_on(const chip_t *chip)
         size_t grown = heap_caps_get_total_size(1u << bit) - before[bit];
         size_t expected = (chip->static_caps & (1u << bit)) ? size : 0;
         if (grown != expected) {
-            fail_msg("%s: caps bit %u grew by %zu, expected %zu", chip->name, bit, grown,
-                     expected);
+            fail_msg("%s: caps bit %u grew by %zu, expected %zu", chip->name, bit, grown, expected);
         }
     }
     /* Runtime heaps come first: the type's caps are served from it. */

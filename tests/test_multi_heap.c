@@ -167,8 +167,9 @@ static void malloc_of_huge_or_overflowing_sizes_returns_null(void **state)
 {
     fixture_t *f = *state;
     size_t before = multi_heap_free_size(f->heap);
-    const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - WORD, SIZE_MAX - 2 * WORD + 1,
-                            SIZE_MAX / 2 + 1, f->size, f->size + 1};
+    const size_t sizes[] = {
+        SIZE_MAX,         SIZE_MAX - 1, SIZE_MAX - WORD, SIZE_MAX - 2 * WORD + 1,
+        SIZE_MAX / 2 + 1, f->size,      f->size + 1};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); ++i) {
         assert_null(multi_heap_malloc(f->heap, sizes[i]));
     }
@@ -209,7 +210,8 @@ static void exhausted_heap_returns_null_and_stays_intact(void **state)
     for (size_t i = 0; i < count; ++i) {
         multi_heap_free(f->heap, blocks[i]);
     }
-    assert_int_equal(multi_heap_free_size(f->heap), f->size - heapcaps_multi_heap_overhead(f->heap));
+    assert_int_equal(multi_heap_free_size(f->heap),
+                     f->size - heapcaps_multi_heap_overhead(f->heap));
 }
 
 static void half_the_heap_twice_fails_then_succeeds_after_free(void **state)
@@ -535,7 +537,8 @@ static void realloc_shrinks_in_place(void **state)
     multi_heap_get_info(f->heap, &info);
     assert_int_equal(info.allocated_blocks, 2);
     assert_int_equal(info.free_blocks, 2);
-    assert_int_equal(info.total_allocated_bytes, 32 + multi_heap_get_allocated_size(f->heap, guard));
+    assert_int_equal(info.total_allocated_bytes,
+                     32 + multi_heap_get_allocated_size(f->heap, guard));
     multi_heap_free(f->heap, a);
     multi_heap_free(f->heap, guard);
     multi_heap_get_info(f->heap, &info);
@@ -701,7 +704,8 @@ static void aligned_alloc_offs_aligns_pointer_plus_offset(void **state)
     for (int i = 0; i < count; ++i) {
         multi_heap_free(f->heap, live[i]);
     }
-    assert_int_equal(multi_heap_free_size(f->heap), f->size - heapcaps_multi_heap_overhead(f->heap));
+    assert_int_equal(multi_heap_free_size(f->heap),
+                     f->size - heapcaps_multi_heap_overhead(f->heap));
 }
 
 static void aligned_alloc_larger_than_the_heap_fails_cleanly(void **state)

@@ -13,8 +13,8 @@
 
 typedef struct {
     unsigned char *p;
-    size_t size;         /* bytes the test may use */
-    unsigned char fill;  /* every byte of the block holds this */
+    size_t size;        /* bytes the test may use */
+    unsigned char fill; /* every byte of the block holds this */
 } slot_t;
 
 typedef struct {

@@ -169,7 +169,8 @@ static void check_reports_a_wrong_previous_free_flag(void **state)
     b[-1] |= TLSF_PREV_FREE;
     tlsf_fault_t fault;
     assert_false(tlsf_check(t, &fault));
-    assert_string_equal(fault.problem, "previous-block-free flag does not match the previous block");
+    assert_string_equal(fault.problem,
+                        "previous-block-free flag does not match the previous block");
     b[-1] &= ~TLSF_PREV_FREE;
     assert_true(tlsf_check(t, NULL));
     free(region);

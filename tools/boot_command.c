@@ -55,12 +55,10 @@ static const boot_option_t boot_options[] = {
      "memory protection (default on; ESP32 off)"},
     {"--rtc-heap", "on|off", VALUE_ON_OFF, FIELD(rtc_heap), BOOT_GIVEN_RTC_HEAP, 0,
      "RTC fast memory as heap (default on; ESP32 off)"},
-    {"--psram-use", "malloc|caps|memmap", VALUE_PSRAM_USE, FIELD(psram_use),
-     BOOT_GIVEN_PSRAM_USE, 0,
-     "PSRAM for malloc (default), caps only, no heap"},
-    {"--always-internal", "BYTES", VALUE_SIZE, FIELD(always_internal),
-     BOOT_GIVEN_ALWAYS_INTERNAL, BOOT_ALWAYS_INTERNAL_MAX,
-     "malloc() up to BYTES stays internal (16384)"},
+    {"--psram-use", "malloc|caps|memmap", VALUE_PSRAM_USE, FIELD(psram_use), BOOT_GIVEN_PSRAM_USE,
+     0, "PSRAM for malloc (default), caps only, no heap"},
+    {"--always-internal", "BYTES", VALUE_SIZE, FIELD(always_internal), BOOT_GIVEN_ALWAYS_INTERNAL,
+     BOOT_ALWAYS_INTERNAL_MAX, "malloc() up to BYTES stays internal (16384)"},
     {"--reserve-internal", "BYTES", VALUE_SIZE, FIELD(reserve_internal),
      BOOT_GIVEN_RESERVE_INTERNAL, BOOT_RESERVE_INTERNAL_MAX,
      "internal pool kept for DMA/internal (32768)"},
@@ -97,8 +95,8 @@ void boot_command_usage(FILE *out)
     for (size_t i = 0; i < BOOT_OPTION_COUNT; i++) {
         const boot_option_t *option = &boot_options[i];
         char synopsis[64];
-        snprintf(synopsis, sizeof(synopsis), "%s%s%s", option->name,
-                 option->value_name ? " " : "", option->value_name ? option->value_name : "");
+        snprintf(synopsis, sizeof(synopsis), "%s%s%s", option->name, option->value_name ? " " : "",
+                 option->value_name ? option->value_name : "");
         if (strlen(synopsis) > 26) {
             fprintf(out, "  %s\n  %-26s  %s\n", synopsis, "", option->help);
         } else {
@@ -125,8 +123,7 @@ static const boot_option_t *find_option(const char *name, size_t name_length)
 
 /* Store `value` for `option` in `settings`; false (message printed) if it is
  * not a valid value. */
-static bool store_option(const boot_option_t *option, const char *value,
-                         boot_settings_t *settings)
+static bool store_option(const boot_option_t *option, const char *value, boot_settings_t *settings)
 {
     void *field = (char *)settings + option->field_offset;
     switch (option->kind) {
@@ -141,8 +138,8 @@ static bool store_option(const boot_option_t *option, const char *value,
             return false;
         }
         if (option->limit && bytes > option->limit) {
-            fprintf(stderr, "heapcaps boot: %s: %zu is above ESP-IDF's maximum %zu\n",
-                    option->name, bytes, option->limit);
+            fprintf(stderr, "heapcaps boot: %s: %zu is above ESP-IDF's maximum %zu\n", option->name,
+                    bytes, option->limit);
             return false;
         }
         *(size_t *)field = bytes;
@@ -150,8 +147,7 @@ static bool store_option(const boot_option_t *option, const char *value,
     }
     case VALUE_ON_OFF:
         if (!parse_on_off(value, (bool *)field)) {
-            fprintf(stderr, "heapcaps boot: %s: '%s' is neither on nor off\n", option->name,
-                    value);
+            fprintf(stderr, "heapcaps boot: %s: '%s' is neither on nor off\n", option->name, value);
             return false;
         }
         break;

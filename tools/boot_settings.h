@@ -38,26 +38,26 @@ enum {
 };
 
 /* ESP-IDF's Kconfig ranges of the two PSRAM malloc limits. */
-#define BOOT_ALWAYS_INTERNAL_MAX 131072u
+#define BOOT_ALWAYS_INTERNAL_MAX  131072u
 #define BOOT_RESERVE_INTERNAL_MAX 262144u
 
 #define BOOT_TARGET_NAME_MAX 32
-#define BOOT_PATH_MAX 4096
+#define BOOT_PATH_MAX        4096
 
 typedef struct {
-    unsigned given;                   /* BOOT_GIVEN_* of the fields that hold a value */
+    unsigned given;                    /* BOOT_GIVEN_* of the fields that hold a value */
     char target[BOOT_TARGET_NAME_MAX]; /* chip name, e.g. "esp32s3" */
-    size_t psram_size;                /* bytes, 0 = none */
-    bool psram_auto;                  /* size auto-detected (CONFIG_SPIRAM_SIZE=-1) */
-    size_t static_dram;               /* bytes of static data in DRAM */
-    size_t iram_code;                 /* bytes of code in IRAM (ESP32) */
-    bool memprot;                     /* CONFIG_ESP_SYSTEM_MEMPROT */
-    bool rtc_heap;                    /* CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP */
-    int psram_use;                    /* BOOT_PSRAM_USE_* */
-    size_t always_internal;           /* CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL */
-    size_t reserve_internal;          /* CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL */
-    bool abort_on_alloc_failure;      /* CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS */
-    bool quiet;                       /* no startup log */
+    size_t psram_size;                 /* bytes, 0 = none */
+    bool psram_auto;                   /* size auto-detected (CONFIG_SPIRAM_SIZE=-1) */
+    size_t static_dram;                /* bytes of static data in DRAM */
+    size_t iram_code;                  /* bytes of code in IRAM (ESP32) */
+    bool memprot;                      /* CONFIG_ESP_SYSTEM_MEMPROT */
+    bool rtc_heap;                     /* CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP */
+    int psram_use;                     /* BOOT_PSRAM_USE_* */
+    size_t always_internal;            /* CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL */
+    size_t reserve_internal;           /* CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL */
+    bool abort_on_alloc_failure;       /* CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS */
+    bool quiet;                        /* no startup log */
     char sdkconfig_path[BOOT_PATH_MAX];
 } boot_settings_t;
 

@@ -19,8 +19,8 @@ static void print_info(const char *step, multi_heap_handle_t heap)
 {
     multi_heap_info_t info;
     multi_heap_get_info(heap, &info);
-    printf("%-26s free %8zu  allocated %8zu  largest %8zu  min_free %8zu  blocks %zu/%zu\n",
-           step, info.total_free_bytes, info.total_allocated_bytes, info.largest_free_block,
+    printf("%-26s free %8zu  allocated %8zu  largest %8zu  min_free %8zu  blocks %zu/%zu\n", step,
+           info.total_free_bytes, info.total_allocated_bytes, info.largest_free_block,
            info.minimum_free_bytes, info.allocated_blocks, info.free_blocks);
 }
 

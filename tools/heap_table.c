@@ -30,7 +30,7 @@ static const struct {
 
 /* Column widths: a capability name, then byte counts (up to 64 MiB of PSRAM
  * needs 8 digits; the headers are wider). */
-#define NAME_WIDTH 10
+#define NAME_WIDTH   10
 #define NUMBER_WIDTH 14
 
 void heap_table_print(FILE *out, const char *target)
@@ -42,9 +42,8 @@ void heap_table_print(FILE *out, const char *target)
         uint32_t caps = capability_classes[i].caps;
         fprintf(out, "%-*s %*zu %*zu %*zu %*zu\n", NAME_WIDTH, capability_classes[i].name,
                 NUMBER_WIDTH, heap_caps_get_total_size(caps), NUMBER_WIDTH,
-                heap_caps_get_free_size(caps), NUMBER_WIDTH,
-                heap_caps_get_largest_free_block(caps), NUMBER_WIDTH,
-                heap_caps_get_minimum_free_size(caps));
+                heap_caps_get_free_size(caps), NUMBER_WIDTH, heap_caps_get_largest_free_block(caps),
+                NUMBER_WIDTH, heap_caps_get_minimum_free_size(caps));
     }
     fprintf(out, "\n");
     fprintf(out, "%-34s %10lu\n", "esp_get_free_heap_size()",

@@ -35,8 +35,7 @@ typedef struct {
 
 typedef bool (*key_handler_t)(reader_t *reader, const config_value_t *value, char *problem);
 
-static bool report(char *problem, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
+static bool report(char *problem, const char *format, ...) __attribute__((format(printf, 2, 3)));
 
 /* Write the problem text; always false, so handlers can `return report(...)`. */
 static bool report(char *problem, const char *format, ...)
@@ -128,8 +127,7 @@ static bool take_psram_size(reader_t *reader, const config_value_t *value, char 
 }
 
 /* The three members of the CONFIG_SPIRAM_USE choice: the one set to y wins. */
-static bool take_psram_use(reader_t *reader, const config_value_t *value, int use,
-                           char *problem)
+static bool take_psram_use(reader_t *reader, const config_value_t *value, int use, char *problem)
 {
     bool chosen = false;
     if (!read_bool(value, &chosen, problem)) {

@@ -41,9 +41,9 @@ typedef enum {
 
 /** Boot options; all-zero means a typical application's configuration. */
 typedef struct {
-    size_t psram_size;   /**< bytes of PSRAM, 0 = none */
-    size_t static_dram;  /**< bytes of DRAM used statically, 0 = the chip's default */
-    size_t iram_code;    /**< bytes of IRAM code where IRAM is separate (ESP32), 0 = default */
+    size_t psram_size;  /**< bytes of PSRAM, 0 = none */
+    size_t static_dram; /**< bytes of DRAM used statically, 0 = the chip's default */
+    size_t iram_code;   /**< bytes of IRAM code where IRAM is separate (ESP32), 0 = default */
     /** CONFIG_ESP_SYSTEM_MEMPROT: default on, except ESP32 (no exec heap when on;
      *  off gives exec heaps and mapped linear D/IRAM aliases). */
     heapcaps_emu_switch_t memprot;
@@ -59,7 +59,7 @@ typedef struct {
     /** CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL in bytes; 0 = ESP-IDF's default
      *  32768, HEAPCAPS_EMU_NONE = no reserve pool. */
     long psram_reserve_internal;
-    bool quiet;          /**< do not print the startup log */
+    bool quiet; /**< do not print the startup log */
 } heapcaps_emu_options_t;
 
 /**

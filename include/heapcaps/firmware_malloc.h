@@ -31,15 +31,15 @@
 
 #include "heapcaps/esp_libc.h"
 
-#define malloc heapcaps_libc_malloc
-#define calloc heapcaps_libc_calloc
-#define realloc heapcaps_libc_realloc
-#define free heapcaps_libc_free
-#define memalign heapcaps_libc_memalign
-#define aligned_alloc heapcaps_libc_aligned_alloc
-#define posix_memalign heapcaps_libc_posix_memalign
-#define valloc heapcaps_libc_valloc
-#define pvalloc heapcaps_libc_pvalloc
+#define malloc             heapcaps_libc_malloc
+#define calloc             heapcaps_libc_calloc
+#define realloc            heapcaps_libc_realloc
+#define free               heapcaps_libc_free
+#define memalign           heapcaps_libc_memalign
+#define aligned_alloc      heapcaps_libc_aligned_alloc
+#define posix_memalign     heapcaps_libc_posix_memalign
+#define valloc             heapcaps_libc_valloc
+#define pvalloc            heapcaps_libc_pvalloc
 #define malloc_usable_size heapcaps_libc_malloc_usable_size
 
 #endif /* HEAPCAPS_FIRMWARE_MALLOC_H */

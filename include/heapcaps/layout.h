@@ -42,20 +42,20 @@ extern "C" {
  * constants). A range with low == high does not exist on the chip.
  */
 typedef struct {
-    uint32_t dram_low, dram_high;               /**< SOC_DRAM_LOW/HIGH */
-    uint32_t iram_low, iram_high;               /**< SOC_IRAM_LOW/HIGH */
-    uint32_t diram_dram_low, diram_dram_high;   /**< SOC_DIRAM_DRAM_LOW/HIGH */
-    uint32_t diram_iram_low, diram_iram_high;   /**< SOC_DIRAM_IRAM_LOW/HIGH */
-    bool diram_inverted;                        /**< SOC_DIRAM_INVERTED (ESP32) */
-    uint32_t rtc_iram_low, rtc_iram_high;       /**< SOC_RTC_IRAM_LOW/HIGH */
-    uint32_t rtc_dram_low, rtc_dram_high;       /**< SOC_RTC_DRAM_LOW/HIGH */
-    uint32_t rtc_data_low, rtc_data_high;       /**< SOC_RTC_DATA_LOW/HIGH */
-    uint32_t extram_low, extram_high;           /**< PSRAM data window */
-    uint32_t dma_low, dma_high;                 /**< SOC_DMA_LOW/HIGH */
+    uint32_t dram_low, dram_high;                       /**< SOC_DRAM_LOW/HIGH */
+    uint32_t iram_low, iram_high;                       /**< SOC_IRAM_LOW/HIGH */
+    uint32_t diram_dram_low, diram_dram_high;           /**< SOC_DIRAM_DRAM_LOW/HIGH */
+    uint32_t diram_iram_low, diram_iram_high;           /**< SOC_DIRAM_IRAM_LOW/HIGH */
+    bool diram_inverted;                                /**< SOC_DIRAM_INVERTED (ESP32) */
+    uint32_t rtc_iram_low, rtc_iram_high;               /**< SOC_RTC_IRAM_LOW/HIGH */
+    uint32_t rtc_dram_low, rtc_dram_high;               /**< SOC_RTC_DRAM_LOW/HIGH */
+    uint32_t rtc_data_low, rtc_data_high;               /**< SOC_RTC_DATA_LOW/HIGH */
+    uint32_t extram_low, extram_high;                   /**< PSRAM data window */
+    uint32_t dma_low, dma_high;                         /**< SOC_DMA_LOW/HIGH */
     uint32_t byte_accessible_low, byte_accessible_high; /**< SOC_BYTE_ACCESSIBLE_* */
     uint32_t mem_internal_low, mem_internal_high;       /**< SOC_MEM_INTERNAL_* */
-    uint32_t spm_low, spm_high;                 /**< SOC_SPM_LOW/HIGH (ESP32-P4) */
-    uint32_t max_contiguous_ram_size;           /**< SOC_MAX_CONTIGUOUS_RAM_SIZE */
+    uint32_t spm_low, spm_high;                         /**< SOC_SPM_LOW/HIGH (ESP32-P4) */
+    uint32_t max_contiguous_ram_size;                   /**< SOC_MAX_CONTIGUOUS_RAM_SIZE */
     uint16_t internal_cache_line; /**< data cache line over internal RAM; 0 = not cached */
     uint16_t external_cache_line; /**< data cache line over PSRAM; 0 = no PSRAM cache */
     uint16_t simd_alignment;      /**< SOC_SIMD_PREFERRED_DATA_ALIGNMENT; 0 = no SIMD */
@@ -65,14 +65,14 @@ typedef struct {
 
 /** A memory layout: what heap_caps_init() turns into heaps. */
 typedef struct {
-    const char *name;                       /**< chip or board name */
-    const heapcaps_soc_t *soc;              /**< address facts; NULL for a plain board
-                                                 (no aliases, no hardware alignment) */
-    const soc_memory_type_desc_t *types;    /**< memory types */
+    const char *name;                    /**< chip or board name */
+    const heapcaps_soc_t *soc;           /**< address facts; NULL for a plain board
+                                              (no aliases, no hardware alignment) */
+    const soc_memory_type_desc_t *types; /**< memory types */
     size_t type_count;
-    const soc_memory_region_t *regions;     /**< regions in table order (not overlapping) */
+    const soc_memory_region_t *regions; /**< regions in table order (not overlapping) */
     size_t region_count;
-    const soc_reserved_region_t *reserved;  /**< ranges no heap may use */
+    const soc_reserved_region_t *reserved; /**< ranges no heap may use */
     size_t reserved_count;
     /** Host address minus chip address of every address above (0 on the
      *  chip itself; the emulator's mapping offset on a host). */

@@ -33,9 +33,9 @@ typedef struct {
 
 /** One chip's memory, as ESP-IDF master describes it. */
 typedef struct {
-    const char *name;                     /**< "esp32", "esp32s3", ... */
-    heapcaps_soc_t soc;                   /**< address facts */
-    const soc_memory_type_desc_t *types;  /**< caps as with memory protection off */
+    const char *name;                    /**< "esp32", "esp32s3", ... */
+    heapcaps_soc_t soc;                  /**< address facts */
+    const soc_memory_type_desc_t *types; /**< caps as with memory protection off */
     size_t type_count;
     const heapcaps_chip_region_t *regions;
     size_t region_count;
@@ -52,17 +52,17 @@ typedef struct {
      *  iram_code_start for iram_code bytes; 0 where not separate. */
     uint32_t iram_code_start;
     uint32_t default_iram_code;
-    bool default_memprot;      /**< CONFIG_ESP_SYSTEM_MEMPROT default */
-    uint32_t max_psram;        /**< bytes of PSRAM the data window maps; 0 = no PSRAM */
+    bool default_memprot; /**< CONFIG_ESP_SYSTEM_MEMPROT default */
+    uint32_t max_psram;   /**< bytes of PSRAM the data window maps; 0 = no PSRAM */
 } heapcaps_chip_t;
 
 /** Run-time choices of an application that shape its heap. */
 typedef struct {
-    bool memprot;           /**< memory protection on: EXEC removed from every type */
-    bool rtc_heap;          /**< RTC fast memory used as heap */
-    bool psram;             /**< PSRAM present (its window is reserved; esp_psram adds it) */
-    uint32_t static_dram;   /**< bytes; 0 = the chip's default */
-    uint32_t iram_code;     /**< bytes; 0 = the chip's default */
+    bool memprot;         /**< memory protection on: EXEC removed from every type */
+    bool rtc_heap;        /**< RTC fast memory used as heap */
+    bool psram;           /**< PSRAM present (its window is reserved; esp_psram adds it) */
+    uint32_t static_dram; /**< bytes; 0 = the chip's default */
+    uint32_t iram_code;   /**< bytes; 0 = the chip's default */
 } heapcaps_chip_options_t;
 
 /** Room for one built layout (no allocation needed). */

@@ -26,8 +26,8 @@ static const soc_memory_type_desc_t esp32_types[] = {
                       MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT | MALLOC_CAP_EXEC}},
 };
 
-#define ALWAYS HEAPCAPS_REGION_ALWAYS
-#define IF_PSRAM HEAPCAPS_REGION_IF_PSRAM
+#define ALWAYS      HEAPCAPS_REGION_ALWAYS
+#define IF_PSRAM    HEAPCAPS_REGION_IF_PSRAM
 #define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
 
 /* One row of the region table. */

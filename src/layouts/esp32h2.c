@@ -19,7 +19,7 @@ static const soc_memory_type_desc_t esp32h2_types[] = {
     [TYPE_RTCRAM] = {"RTCRAM", {MALLOC_CAP_RTCRAM, COMMON_CAPS, 0}},
 };
 
-#define ALWAYS HEAPCAPS_REGION_ALWAYS
+#define ALWAYS      HEAPCAPS_REGION_ALWAYS
 #define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
 
 /* One row of the region table. */

@@ -11,7 +11,7 @@
 enum { TYPE_RAM, TYPE_RETENT_RAM, TYPE_SPIRAM, TYPE_SPM, TYPE_RTCRAM };
 
 #define COMMON_CAPS (MALLOC_CAP_DEFAULT | MALLOC_CAP_32BIT | MALLOC_CAP_8BIT)
-#define L2MEM_CAPS (COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_DMA | MALLOC_CAP_EXEC)
+#define L2MEM_CAPS  (COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_DMA | MALLOC_CAP_EXEC)
 
 static const soc_memory_type_desc_t esp32p4_types[] = {
     /* name, {prio 0 (highest), prio 1, prio 2} */
@@ -23,8 +23,8 @@ static const soc_memory_type_desc_t esp32p4_types[] = {
                      {MALLOC_CAP_RTCRAM, 0, COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_EXEC}},
 };
 
-#define ALWAYS HEAPCAPS_REGION_ALWAYS
-#define IF_PSRAM HEAPCAPS_REGION_IF_PSRAM
+#define ALWAYS      HEAPCAPS_REGION_ALWAYS
+#define IF_PSRAM    HEAPCAPS_REGION_IF_PSRAM
 #define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
 
 /* One row of the region table. */

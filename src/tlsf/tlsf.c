@@ -11,8 +11,8 @@
 #include "tlsf_block.h"
 #include "tlsf_ops.h"
 
-#define SL_LOG2 TLSF_SL_LOG2
-#define SL_COUNT TLSF_SL_COUNT
+#define SL_LOG2   TLSF_SL_LOG2
+#define SL_COUNT  TLSF_SL_COUNT
 #define SPLIT_MIN TLSF_SPLIT_MIN
 
 /* Smallest payload of class `index`. */
@@ -145,8 +145,7 @@ void *tlsf_memalign_offs(tlsf_t *t, size_t size, size_t align, size_t offset)
         block = rest;
     }
     size_t block_size;
-    return tlsf_block_payload(
-        tlsf_carve(t, block, s, block->header & TLSF_PREV_FREE, &block_size));
+    return tlsf_block_payload(tlsf_carve(t, block, s, block->header & TLSF_PREV_FREE, &block_size));
 }
 
 void tlsf_free(tlsf_t *t, void *ptr)
@@ -207,8 +206,8 @@ void tlsf_walk(tlsf_t *t, tlsf_walker_t walker, void *user)
 {
     for (tlsf_block_t *block = t->first; block && block != t->sentinel;
          block = next_in_pool(t, block)) {
-        if (!walker(tlsf_block_payload(block), tlsf_block_size(block),
-                    !tlsf_block_is_free(block), user)) {
+        if (!walker(tlsf_block_payload(block), tlsf_block_size(block), !tlsf_block_is_free(block),
+                    user)) {
             break;
         }
     }

@@ -31,13 +31,13 @@ struct tlsf_block {
     tlsf_block_t *prev_free; /* valid only while the block is free */
 };
 
-#define TLSF_WORD sizeof(size_t)
+#define TLSF_WORD      sizeof(size_t)
 #define TLSF_WORD_LOG2 (sizeof(size_t) == 8 ? 3u : 2u)
 /* Two links and a footer must fit in a free block's payload. */
 #define TLSF_MIN_PAYLOAD (3 * TLSF_WORD)
-#define TLSF_BLOCK_FREE ((size_t)1)
-#define TLSF_PREV_FREE ((size_t)2)
-#define TLSF_FLAGS (TLSF_BLOCK_FREE | TLSF_PREV_FREE)
+#define TLSF_BLOCK_FREE  ((size_t)1)
+#define TLSF_PREV_FREE   ((size_t)2)
+#define TLSF_FLAGS       (TLSF_BLOCK_FREE | TLSF_PREV_FREE)
 
 _Static_assert(sizeof(void *) == sizeof(size_t), "a link must fit in a header word");
 _Static_assert(sizeof(tlsf_block_t) == 3 * TLSF_WORD, "header plus two links");

@@ -22,9 +22,9 @@
 #include "tlsf_block.h"
 
 /* Size classes: 16 per power of two above SMALL, one per word below it. */
-#define TLSF_SL_LOG2 4u
+#define TLSF_SL_LOG2  4u
 #define TLSF_SL_COUNT (1u << TLSF_SL_LOG2)
-#define TLSF_SMALL ((size_t)1 << (TLSF_SL_LOG2 + TLSF_WORD_LOG2))
+#define TLSF_SMALL    ((size_t)1 << (TLSF_SL_LOG2 + TLSF_WORD_LOG2))
 /* A block split off another must hold a header and a minimum payload. */
 #define TLSF_SPLIT_MIN (TLSF_WORD + TLSF_MIN_PAYLOAD)
 
@@ -45,8 +45,8 @@
 #define TLSF_HOT static inline __attribute__((always_inline))
 #endif
 /* Not exported: calls to it need no PLT (and on i386 no GOT register). */
-#define TLSF_INTERNAL __attribute__((visibility("hidden")))
-#define TLSF_COLD __attribute__((noinline, cold))
+#define TLSF_INTERNAL    __attribute__((visibility("hidden")))
+#define TLSF_COLD        __attribute__((noinline, cold))
 #define TLSF_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define TLSF_HOT static inline
@@ -152,7 +152,7 @@ TLSF_HOT void tlsf_list_insert_freed(tlsf_t *t, tlsf_block_t *block, size_t size
 TLSF_HOT void tlsf_list_mark_empty(tlsf_t *t, unsigned index)
 {
     unsigned level = index >> TLSF_SL_LOG2;
-    t->sl_bitmap[level] &= (uint16_t)~(1u << (index & (TLSF_SL_COUNT - 1)));
+    t->sl_bitmap[level] &= (uint16_t) ~(1u << (index & (TLSF_SL_COUNT - 1)));
     if (!t->sl_bitmap[level]) {
         t->fl_bitmap &= ~(1u << level);
     }

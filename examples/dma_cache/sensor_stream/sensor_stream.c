@@ -16,8 +16,8 @@
 
 struct sensor_stream {
     sensor_stream_config_t config;
-    uint8_t **rings;      /* config.ring_count DMA-capable buffers */
-    uint8_t *cache;       /* config.cache_size bytes */
+    uint8_t **rings; /* config.ring_count DMA-capable buffers */
+    uint8_t *cache;  /* config.cache_size bytes */
     bool cache_in_psram;
     size_t cache_position; /* where the next transfer goes */
 };

@@ -184,8 +184,8 @@ static void test_running_out_midway_releases_the_rings_already_taken(void **stat
 {
     (void)state;
     /* Some 64 KiB rings fit, but not sixteen of them (1 MiB of DMA memory). */
-    sensor_stream_config_t config = {.ring_count = 16, .ring_size = 64 * KIB,
-                                     .cache_size = 64 * KIB};
+    sensor_stream_config_t config = {
+        .ring_count = 16, .ring_size = 64 * KIB, .cache_size = 64 * KIB};
     assert_true(heap_caps_get_largest_free_block(MALLOC_CAP_DMA) >= config.ring_size);
     assert_true(heap_caps_get_free_size(MALLOC_CAP_DMA) < config.ring_count * config.ring_size);
     free_memory_t before = free_memory();
@@ -265,8 +265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rings_are_dma_capable_internal_memory,
                                         boot_esp32s3_with_psram, shut_down),
-        cmocka_unit_test_setup_teardown(test_cache_is_in_psram, boot_esp32s3_with_psram,
-                                        shut_down),
+        cmocka_unit_test_setup_teardown(test_cache_is_in_psram, boot_esp32s3_with_psram, shut_down),
         cmocka_unit_test_setup_teardown(test_cache_falls_back_to_internal_ram_when_psram_is_full,
                                         boot_esp32s3_with_psram, shut_down),
         cmocka_unit_test_setup_teardown(test_no_dma_memory_gives_no_mem_and_keeps_nothing,

@@ -94,8 +94,8 @@ void heapcaps_port_log(char level, const char *tag, const char *format, ...)
     }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    long ms = (long)(now.tv_sec - log_epoch.tv_sec) * 1000 +
-              (now.tv_nsec - log_epoch.tv_nsec) / 1000000;
+    long ms =
+        (long)(now.tv_sec - log_epoch.tv_sec) * 1000 + (now.tv_nsec - log_epoch.tv_nsec) / 1000000;
     printf("%c (%ld) %s: ", level, ms, tag);
     va_list args;
     va_start(args, format);
