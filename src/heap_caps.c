@@ -312,17 +312,32 @@ TLSF_COLD _Noreturn static void outside_heaps(const char *function, const char *
     heapcaps_port_abort("pointer outside heap areas");
 }
 
+/* The data-side block and heap of IRAM-alias pointer ptr; stop when ptr
+ * is in no heap at all. */
+TLSF_COLD static void *alias_block_or_abort(void *ptr, heap_t **heap)
+{
+    void *block = NULL;
+    *heap = NULL;
+    if (heapcaps_is_alias(ptr)) {
+        block = (char *)heapcaps_alias_data(ptr) - HEAP_OWNER_WORD;
+        *heap = heapcaps_find_heap(block);
+    }
+    if (!*heap) {
+        outside_heaps("heap_caps_free", "free() target pointer is outside heap areas");
+    }
+    return block;
+}
+
 TLSF_ENTRY void heap_caps_free(void *ptr)
 {
     if (!ptr) {
         return;
     }
-    bool was_alias;
-    ptr = alias_to_data(ptr, &was_alias);
     void *block = (char *)ptr - HEAP_OWNER_WORD;
     heap_t *heap = heapcaps_find_heap(block);
-    if (!heap) {
-        outside_heaps("heap_caps_free", "free() target pointer is outside heap areas");
+    if (TLSF_UNLIKELY(!heap)) {
+        /* No heap holds an IRAM alias address: only then is it looked at. */
+        block = alias_block_or_abort(ptr, &heap);
     }
     heapcaps_mh_free(heap->heap, block);
 }

@@ -134,12 +134,10 @@ static inline unsigned heap_route_slot(uint32_t caps)
 static inline const heap_route_t *heapcaps_route(uint32_t caps)
 {
     heap_route_table_t *table = atomic_load_explicit(&heapcaps_route_table, memory_order_acquire);
-    if (table) {
-        const heap_route_t *route =
-            atomic_load_explicit(&table->slots[heap_route_slot(caps)], memory_order_acquire);
-        if (route && route->caps == caps) {
-            return route;
-        }
+    const heap_route_t *route =
+        atomic_load_explicit(&table->slots[heap_route_slot(caps)], memory_order_acquire);
+    if (route && route->caps == caps) {
+        return route;
     }
     return heapcaps_route_build(caps);
 }

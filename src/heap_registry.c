@@ -20,7 +20,9 @@ static const heap_lookup_t empty_lookup = {0, 0, no_pages, no_heaps, NULL, 0};
 
 _Atomic(heap_t *) heapcaps_heap_list;
 _Atomic(const heap_lookup_t *) heapcaps_heap_lookup = &empty_lookup;
-_Atomic(heap_route_table_t *) heapcaps_route_table;
+/* Until heaps exist: a table with no routes (never written). */
+static heap_route_table_t no_routes;
+_Atomic(heap_route_table_t *) heapcaps_route_table = &no_routes;
 bool heapcaps_startup_over;
 
 /* Tables replaced while readers may still hold them: freed at reset. */
@@ -168,7 +170,7 @@ const heap_route_t *heapcaps_route_build(uint32_t caps)
     /* Open addressing from the mask's home slot; a mask found away from
      * home costs this locked probe on every request, which only happens
      * once more masks than slots share a neighbourhood. */
-    for (unsigned probe = 0; table && probe < HEAP_ROUTE_SLOTS; ++probe) {
+    for (unsigned probe = 0; table != &no_routes && probe < HEAP_ROUTE_SLOTS; ++probe) {
         unsigned slot = (heap_route_slot(caps) + probe) % HEAP_ROUTE_SLOTS;
         const heap_route_t *cached =
             atomic_load_explicit(&table->slots[slot], memory_order_acquire);
@@ -378,7 +380,7 @@ heap_t *heapcaps_find_heap_slow(const heap_lookup_t *lookup, uintptr_t p)
 /* A route table goes with the routes it holds. */
 static void retire_routes(heap_route_table_t *table)
 {
-    if (!table) {
+    if (table == &no_routes) {
         return;
     }
     for (unsigned slot = 0; slot < HEAP_ROUTE_SLOTS; ++slot) {
@@ -395,7 +397,7 @@ static void republish(void)
         table_retire(atomic_exchange(&heapcaps_heap_lookup, lookup));
     }
     heap_route_table_t *routes = table_alloc(sizeof(heap_route_table_t));
-    retire_routes(atomic_exchange(&heapcaps_route_table, routes));
+    retire_routes(atomic_exchange(&heapcaps_route_table, routes ? routes : &no_routes));
 }
 
 void heapcaps_registry_add(heap_t *heap, bool at_head)
@@ -439,7 +441,7 @@ void heapcaps_registry_reset(void)
     }
     atomic_store(&heapcaps_heap_list, NULL);
     table_retire(atomic_exchange(&heapcaps_heap_lookup, &empty_lookup));
-    retire_routes(atomic_exchange(&heapcaps_route_table, NULL));
+    retire_routes(atomic_exchange(&heapcaps_route_table, &no_routes));
     while (retired_tables) {
         retired_t *next = retired_tables->next;
         heapcaps_meta_free(retired_tables);
