@@ -57,13 +57,6 @@ static bool valid_switch(heapcaps_emu_switch_t value)
     return value == HEAPCAPS_EMU_DEFAULT || value == HEAPCAPS_EMU_ON || value == HEAPCAPS_EMU_OFF;
 }
 
-/* ESP32 uses RTC fast memory as heap only in a single-core build, which the
- * chip data (dual-core reservations) does not describe: off by default. */
-static bool default_rtc_heap(const heapcaps_chip_t *chip)
-{
-    return strcmp(chip->name, "esp32") != 0;
-}
-
 static esp_err_t check_options(const heapcaps_chip_t *chip, const heapcaps_emu_options_t *options)
 {
     if (!valid_switch(options->memprot) || !valid_switch(options->rtc_heap) ||
@@ -186,7 +179,7 @@ esp_err_t heapcaps_emu_boot(const char *target, const heapcaps_emu_options_t *op
     bool memprot = resolve_switch(options->memprot, chip->default_memprot);
     heapcaps_chip_options_t chip_options = {
         .memprot = memprot,
-        .rtc_heap = resolve_switch(options->rtc_heap, default_rtc_heap(chip)),
+        .rtc_heap = resolve_switch(options->rtc_heap, chip->default_rtc_heap),
         .psram = options->psram_size > 0,
         .static_dram = (uint32_t)options->static_dram,
         .iram_code = (uint32_t)options->iram_code,

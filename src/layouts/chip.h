@@ -52,8 +52,9 @@ typedef struct {
      *  iram_code_start for iram_code bytes; 0 where not separate. */
     uint32_t iram_code_start;
     uint32_t default_iram_code;
-    bool default_memprot; /**< CONFIG_ESP_SYSTEM_MEMPROT default */
-    uint32_t max_psram;   /**< bytes of PSRAM the data window maps; 0 = no PSRAM */
+    bool default_memprot;  /**< CONFIG_ESP_SYSTEM_MEMPROT default */
+    bool default_rtc_heap; /**< CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP default */
+    uint32_t max_psram;    /**< bytes of PSRAM the data window maps; 0 = no PSRAM */
 } heapcaps_chip_t;
 
 /** Run-time choices of an application that shape its heap. */

@@ -137,5 +137,8 @@ const heapcaps_chip_t heapcaps_chip_esp32 = {
     .iram_code_start = 0x40080000,
     .default_iram_code = 0x944C,
     .default_memprot = false, /* ESP32 has no memory protection option */
+    /* RTC fast memory is a heap only in a single-core build, which this
+     * table (dual-core reservations) does not describe. */
+    .default_rtc_heap = false,
     .max_psram = 0x400000,
 };

@@ -88,5 +88,6 @@ const heapcaps_chip_t heapcaps_chip_esp32h2 = {
     .iram_code_start = 0,
     .default_iram_code = 0,
     .default_memprot = true,
+    .default_rtc_heap = true,
     .max_psram = 0,
 };

@@ -93,5 +93,6 @@ const heapcaps_chip_t heapcaps_chip_esp32p4 = {
     .iram_code_start = 0,
     .default_iram_code = 0,
     .default_memprot = true,
+    .default_rtc_heap = true,
     .max_psram = 0x4000000,
 };

@@ -103,5 +103,6 @@ const heapcaps_chip_t heapcaps_chip_esp32s3 = {
     .iram_code_start = 0x40374000,
     .default_iram_code = 0x4000,
     .default_memprot = true,
+    .default_rtc_heap = true,
     .max_psram = 0x2000000,
 };
