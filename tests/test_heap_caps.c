@@ -11,9 +11,9 @@
 
 #include "test_support.h"
 
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include "test_fork.h"
 
 #include "esp_heap_caps.h"
 #include "esp_heap_caps_init.h"
@@ -856,30 +856,16 @@ static void base_entry_points_allocate_without_reporting_failures(void **state)
 
 typedef void (*doomed_fn)(void);
 
+static void call_doomed(void *context)
+{
+    (*(doomed_fn *)context)();
+}
+
 static void expect_abort(doomed_fn fn, const char *message)
 {
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    fflush(NULL);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        dup2(fds[1], 2);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
     char out[1024];
-    size_t used = 0;
-    ssize_t n;
-    while (used < sizeof(out) - 1 && (n = read(fds[0], out + used, sizeof(out) - 1 - used)) > 0) {
-        used += (size_t)n;
-    }
-    out[used] = '\0';
-    close(fds[0]);
-    int status;
-    waitpid(child, &status, 0);
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
+    int status = run_forked(call_doomed, &fn, out, sizeof(out));
+    if (!child_aborted(status)) {
         fail_msg("expected an abort, got status 0x%x; stderr: %s", status, out);
     }
     if (!strstr(out, message)) {

@@ -33,6 +33,7 @@
 #include "esp_system.h"
 #include "heapcaps/emu.h"
 #include "heapcaps/heap_caps_ext.h"
+#include "test_fork.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 #define CUSTOM_CAP   (1u << 30) /* a capability no chip type has */
@@ -1241,38 +1242,12 @@ static void announce_failure(size_t size, uint32_t caps, const char *function_na
     fflush(stderr);
 }
 
-static void fail_with_abort_on(void)
+static void fail_with_abort_on(void *context)
 {
+    (void)context;
     heap_caps_register_failed_alloc_callback(announce_failure);
     heapcaps_set_abort_on_alloc_failure(true);
     heap_caps_malloc(doomed_size, doomed_caps);
-}
-
-/* Run fn in a forked child with stderr captured into out; return its wait status. */
-static int run_forked(void (*fn)(void), char *out, size_t room)
-{
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(NULL);
-    pid_t child = fork();
-    CHECK(child >= 0);
-    if (child == 0) {
-        close(fds[0]);
-        dup2(fds[1], STDERR_FILENO);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    ssize_t got;
-    while (used < room - 1 && (got = read(fds[0], out + used, room - 1 - used)) > 0) {
-        used += (size_t)got;
-    }
-    out[used] = '\0';
-    close(fds[0]);
-    int status = 0;
-    CHECK(waitpid(child, &status, 0) == child);
-    return status;
 }
 
 static void expect_abort_message(size_t size, uint32_t caps, const char *message)
@@ -1280,8 +1255,8 @@ static void expect_abort_message(size_t size, uint32_t caps, const char *message
     char out[2048];
     doomed_size = size;
     doomed_caps = caps;
-    int status = run_forked(fail_with_abort_on, out, sizeof(out));
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
+    int status = run_forked(fail_with_abort_on, NULL, out, sizeof(out));
+    if (!child_aborted(status)) {
         fail_msg("%s: expected an abort, got status 0x%x; stderr: %s", chip_name(), status, out);
     }
     const char *callback = strstr(out, "[callback heap_caps_malloc]");

@@ -9,39 +9,24 @@
 
 #include "test_support.h"
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "test_fork.h"
 
 typedef void (*doomed_fn)(multi_heap_handle_t heap, char *region);
+
+/* In the child: a fresh 4 KiB heap for the doomed function. */
+static void on_fresh_heap(void *context)
+{
+    doomed_fn fn = *(doomed_fn *)context;
+    char *region = aligned_alloc(16, 4096);
+    multi_heap_handle_t heap = multi_heap_register(region, 4096);
+    fn(heap, region);
+}
 
 /* Run fn in a child; return its stderr in out, assert it died of SIGABRT. */
 static void expect_abort(doomed_fn fn, char *out, size_t out_size)
 {
-    int pipe_fds[2];
-    assert_int_equal(pipe(pipe_fds), 0);
-    fflush(NULL);
-    pid_t child = fork();
-    assert_true(child >= 0);
-    if (child == 0) {
-        dup2(pipe_fds[1], 2);
-        close(pipe_fds[0]);
-        char *region = aligned_alloc(16, 4096);
-        multi_heap_handle_t heap = multi_heap_register(region, 4096);
-        fn(heap, region);
-        _exit(0); /* reaching here means no abort: the parent fails */
-    }
-    close(pipe_fds[1]);
-    size_t used = 0;
-    ssize_t n;
-    while (used < out_size - 1 && (n = read(pipe_fds[0], out + used, out_size - 1 - used)) > 0) {
-        used += (size_t)n;
-    }
-    out[used] = '\0';
-    close(pipe_fds[0]);
-    int status = 0;
-    assert_int_equal(waitpid(child, &status, 0), child);
-    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT) {
+    int status = run_forked(on_fresh_heap, &fn, out, out_size);
+    if (!child_aborted(status)) {
         fail_msg("expected an abort; child exited with status 0x%x, stderr: %s", status, out);
     }
 }
