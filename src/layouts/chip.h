@@ -26,6 +26,18 @@ enum {
     HEAPCAPS_REGION_IF_PSRAM = 1u << 2,      /**< PSRAM present (window reserved, added later) */
 };
 
+/* Shorthands for the chip tables (src/layouts/esp32*.c): one row of a region
+ * table, its conditions, and the length of a table. */
+#define REGION(start, size, type, iram_alias, startup, when)                                       \
+    {                                                                                              \
+        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
+    }
+#define ALWAYS              HEAPCAPS_REGION_ALWAYS
+#define IF_RTC_HEAP         HEAPCAPS_REGION_IF_RTC_HEAP
+#define IF_NO_MEMPROT       HEAPCAPS_REGION_IF_NO_MEMPROT
+#define IF_PSRAM            HEAPCAPS_REGION_IF_PSRAM
+#define TABLE_LENGTH(table) (sizeof(table) / sizeof((table)[0]))
+
 typedef struct {
     soc_memory_region_t region; /**< chip addresses; type indexes the chip's types */
     uint32_t when;              /**< HEAPCAPS_REGION_IF_* flags */

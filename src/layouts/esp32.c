@@ -26,16 +26,6 @@ static const soc_memory_type_desc_t esp32_types[] = {
                       MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT | MALLOC_CAP_EXEC}},
 };
 
-#define ALWAYS      HEAPCAPS_REGION_ALWAYS
-#define IF_PSRAM    HEAPCAPS_REGION_IF_PSRAM
-#define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
-
-/* One row of the region table. */
-#define REGION(start, size, type, iram_alias, startup, when)                                       \
-    {                                                                                              \
-        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
-    }
-
 /* clang-format off */
 static const heapcaps_chip_region_t esp32_regions[] = {
     /*     start       size      type         IRAM alias  startup condition */
@@ -125,11 +115,11 @@ const heapcaps_chip_t heapcaps_chip_esp32 = {
         },
     /* clang-format on */
     .types = esp32_types,
-    .type_count = sizeof(esp32_types) / sizeof(esp32_types[0]),
+    .type_count = TABLE_LENGTH(esp32_types),
     .regions = esp32_regions,
-    .region_count = sizeof(esp32_regions) / sizeof(esp32_regions[0]),
+    .region_count = TABLE_LENGTH(esp32_regions),
     .reserved = esp32_reserved,
-    .reserved_count = sizeof(esp32_reserved) / sizeof(esp32_reserved[0]),
+    .reserved_count = TABLE_LENGTH(esp32_reserved),
     /* _data_start .. _heap_start: the docs log's DRAM heap starts at 0x3FFB2EC8. */
     .static_dram_start = 0x3FFB0000,
     .default_static_dram = 0x2EC8,

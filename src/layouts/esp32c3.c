@@ -21,15 +21,6 @@ static const soc_memory_type_desc_t esp32c3_types[] = {
     [TYPE_RTCRAM] = {"RTCRAM", {MALLOC_CAP_RTCRAM, 0, COMMON_CAPS}},
 };
 
-#define ALWAYS      HEAPCAPS_REGION_ALWAYS
-#define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
-
-/* One row of the region table. */
-#define REGION(start, size, type, iram_alias, startup, when)                                       \
-    {                                                                                              \
-        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
-    }
-
 /* clang-format off */
 static const heapcaps_chip_region_t esp32c3_regions[] = {
     /*     start       size     type                IRAM alias  startup condition */
@@ -75,11 +66,11 @@ const heapcaps_chip_t heapcaps_chip_esp32c3 = {
         },
     /* clang-format on */
     .types = esp32c3_types,
-    .type_count = sizeof(esp32c3_types) / sizeof(esp32c3_types[0]),
+    .type_count = TABLE_LENGTH(esp32c3_types),
     .regions = esp32c3_regions,
-    .region_count = sizeof(esp32c3_regions) / sizeof(esp32c3_regions[0]),
+    .region_count = TABLE_LENGTH(esp32c3_regions),
     .reserved = esp32c3_reserved,
-    .reserved_count = sizeof(esp32c3_reserved) / sizeof(esp32c3_reserved[0]),
+    .reserved_count = TABLE_LENGTH(esp32c3_reserved),
     /* IRAM code from 0x40380000 then static data, seen through the DRAM bus:
      * the v5.5.1 log's heap starts at 0x3FC8D610. */
     .static_dram_start = 0x3FC80000,

@@ -19,15 +19,6 @@ static const soc_memory_type_desc_t esp32c6_types[] = {
     [TYPE_RTCRAM] = {"RTCRAM", {MALLOC_CAP_RTCRAM, COMMON_CAPS, 0}},
 };
 
-#define ALWAYS      HEAPCAPS_REGION_ALWAYS
-#define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
-
-/* One row of the region table. */
-#define REGION(start, size, type, iram_alias, startup, when)                                       \
-    {                                                                                              \
-        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
-    }
-
 /* Data and instruction buses share the addresses: the IRAM alias is the
  * region itself. */
 /* clang-format off */
@@ -75,11 +66,11 @@ const heapcaps_chip_t heapcaps_chip_esp32c6 = {
         },
     /* clang-format on */
     .types = esp32c6_types,
-    .type_count = sizeof(esp32c6_types) / sizeof(esp32c6_types[0]),
+    .type_count = TABLE_LENGTH(esp32c6_types),
     .regions = esp32c6_regions,
-    .region_count = sizeof(esp32c6_regions) / sizeof(esp32c6_regions[0]),
+    .region_count = TABLE_LENGTH(esp32c6_regions),
     .reserved = esp32c6_reserved,
-    .reserved_count = sizeof(esp32c6_reserved) / sizeof(esp32c6_reserved[0]),
+    .reserved_count = TABLE_LENGTH(esp32c6_reserved),
     /* IRAM code then static data from the start of SRAM: the v5.4.1 log's
      * heap starts at 0x4080D5B0. */
     .static_dram_start = 0x40800000,

@@ -19,15 +19,6 @@ static const soc_memory_type_desc_t esp32h2_types[] = {
     [TYPE_RTCRAM] = {"RTCRAM", {MALLOC_CAP_RTCRAM, COMMON_CAPS, 0}},
 };
 
-#define ALWAYS      HEAPCAPS_REGION_ALWAYS
-#define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
-
-/* One row of the region table. */
-#define REGION(start, size, type, iram_alias, startup, when)                                       \
-    {                                                                                              \
-        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
-    }
-
 /* Data and instruction buses share the addresses: the IRAM alias is the
  * region itself. */
 /* clang-format off */
@@ -76,11 +67,11 @@ const heapcaps_chip_t heapcaps_chip_esp32h2 = {
         },
     /* clang-format on */
     .types = esp32h2_types,
-    .type_count = sizeof(esp32h2_types) / sizeof(esp32h2_types[0]),
+    .type_count = TABLE_LENGTH(esp32h2_types),
     .regions = esp32h2_regions,
-    .region_count = sizeof(esp32h2_regions) / sizeof(esp32h2_regions[0]),
+    .region_count = TABLE_LENGTH(esp32h2_regions),
     .reserved = esp32h2_reserved,
-    .reserved_count = sizeof(esp32h2_reserved) / sizeof(esp32h2_reserved[0]),
+    .reserved_count = TABLE_LENGTH(esp32h2_reserved),
     /* IRAM code then static data from the start of SRAM: the v5.4 log's heap
      * starts at 0x4080CB60. */
     .static_dram_start = 0x40800000,

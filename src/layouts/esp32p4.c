@@ -23,16 +23,6 @@ static const soc_memory_type_desc_t esp32p4_types[] = {
                      {MALLOC_CAP_RTCRAM, 0, COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_EXEC}},
 };
 
-#define ALWAYS      HEAPCAPS_REGION_ALWAYS
-#define IF_PSRAM    HEAPCAPS_REGION_IF_PSRAM
-#define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
-
-/* One row of the region table. */
-#define REGION(start, size, type, iram_alias, startup, when)                                       \
-    {                                                                                              \
-        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
-    }
-
 /* Default configuration: chip revision >= 3 and L2 cache 128 KB at the
  * start of L2MEM, so the heap's L2MEM starts at 0x4FF20000. Data and
  * instruction buses share the addresses. */
@@ -81,11 +71,11 @@ const heapcaps_chip_t heapcaps_chip_esp32p4 = {
         },
     /* clang-format on */
     .types = esp32p4_types,
-    .type_count = sizeof(esp32p4_types) / sizeof(esp32p4_types[0]),
+    .type_count = TABLE_LENGTH(esp32p4_types),
     .regions = esp32p4_regions,
-    .region_count = sizeof(esp32p4_regions) / sizeof(esp32p4_regions[0]),
+    .region_count = TABLE_LENGTH(esp32p4_regions),
     .reserved = esp32p4_reserved,
-    .reserved_count = sizeof(esp32p4_reserved) / sizeof(esp32p4_reserved[0]),
+    .reserved_count = TABLE_LENGTH(esp32p4_reserved),
     /* IRAM code then static data from the end of the L2 cache: the rev >= 3
      * docs log's heap starts at 0x4FF33B20. */
     .static_dram_start = 0x4FF20000,

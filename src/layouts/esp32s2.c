@@ -20,16 +20,6 @@ static const soc_memory_type_desc_t esp32s2_types[] = {
                      {MALLOC_CAP_RTCRAM, 0, COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_EXEC}},
 };
 
-#define ALWAYS      HEAPCAPS_REGION_ALWAYS
-#define IF_PSRAM    HEAPCAPS_REGION_IF_PSRAM
-#define IF_RTC_HEAP HEAPCAPS_REGION_IF_RTC_HEAP
-
-/* One row of the region table. */
-#define REGION(start, size, type, iram_alias, startup, when)                                       \
-    {                                                                                              \
-        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
-    }
-
 /* Default cache configuration: I-cache 8 KB and D-cache 8 KB take blocks
  * 0 and 1, so the heap's RAM starts with block 2. The IRAM alias of every
  * RAM block is its address + 0x70000. */
@@ -95,11 +85,11 @@ const heapcaps_chip_t heapcaps_chip_esp32s2 = {
         },
     /* clang-format on */
     .types = esp32s2_types,
-    .type_count = sizeof(esp32s2_types) / sizeof(esp32s2_types[0]),
+    .type_count = TABLE_LENGTH(esp32s2_types),
     .regions = esp32s2_regions,
-    .region_count = sizeof(esp32s2_regions) / sizeof(esp32s2_regions[0]),
+    .region_count = TABLE_LENGTH(esp32s2_regions),
     .reserved = esp32s2_reserved,
-    .reserved_count = sizeof(esp32s2_reserved) / sizeof(esp32s2_reserved[0]),
+    .reserved_count = TABLE_LENGTH(esp32s2_reserved),
     /* IRAM code (from block 2) then static data: the v5.2.1 log's heap starts at 0x3FFD7B10. */
     .static_dram_start = 0x3FFB4000,
     .default_static_dram = 0x23B10,

@@ -25,17 +25,6 @@ static const soc_memory_type_desc_t esp32s3_types[] = {
                      {MALLOC_CAP_RTCRAM, 0, COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_EXEC}},
 };
 
-#define ALWAYS        HEAPCAPS_REGION_ALWAYS
-#define IF_PSRAM      HEAPCAPS_REGION_IF_PSRAM
-#define IF_RTC_HEAP   HEAPCAPS_REGION_IF_RTC_HEAP
-#define IF_NO_MEMPROT HEAPCAPS_REGION_IF_NO_MEMPROT
-
-/* One row of the region table. */
-#define REGION(start, size, type, iram_alias, startup, when)                                       \
-    {                                                                                              \
-        {(start), (size), (type), (iram_alias), (startup)}, (when)                                 \
-    }
-
 /* Default cache configuration: I-cache 16 KB (its other 16 KB of SRAM0 is
  * the IRAM region) and D-cache 32 KB (0x3FCF0000 is a heap; the D-cache
  * 16 KB block at 0x3C000000 is not). */
@@ -90,11 +79,11 @@ const heapcaps_chip_t heapcaps_chip_esp32s3 = {
         },
     /* clang-format on */
     .types = esp32s3_types,
-    .type_count = sizeof(esp32s3_types) / sizeof(esp32s3_types[0]),
+    .type_count = TABLE_LENGTH(esp32s3_types),
     .regions = esp32s3_regions,
-    .region_count = sizeof(esp32s3_regions) / sizeof(esp32s3_regions[0]),
+    .region_count = TABLE_LENGTH(esp32s3_regions),
     .reserved = esp32s3_reserved,
-    .reserved_count = sizeof(esp32s3_reserved) / sizeof(esp32s3_reserved[0]),
+    .reserved_count = TABLE_LENGTH(esp32s3_reserved),
     /* IRAM code past the I-cache gap, then static data, seen through the DRAM
      * bus: the v5.5.1 log's heap starts at 0x3FC9D3A8. */
     .static_dram_start = 0x3FC88000,
