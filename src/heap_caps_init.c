@@ -121,7 +121,9 @@ void heap_caps_init(void)
         if (permanent[i].heap) {
             enable(&permanent[i]);
         }
-        heapcaps_registry_add(&permanent[i], false);
+    }
+    if (count) {
+        heapcaps_registry_add(permanent, count, false);
     }
     heapcaps_meta_free(pending);
     heapcaps_meta_free(regions);
@@ -207,6 +209,6 @@ esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, 
          * minimum (so heap_caps_get_minimum_free_size cannot rise). */
         multi_heap_restore_minimum_free_bytes(heap->heap, 0);
     }
-    heapcaps_registry_add(heap, true);
+    heapcaps_registry_add(heap, 1, true);
     return ESP_OK;
 }

@@ -143,11 +143,11 @@ static inline const heap_route_t *heapcaps_route(uint32_t caps)
 }
 
 /**
- * Put `heap` in the list — at the head (runtime heaps) or before the first
- * heap at least as large (startup heaps) — and republish lookup and routes.
- * Serialised by the registry lock.
+ * Put heaps[0..count) in the list, in order — each at the head (runtime
+ * heaps) or before the first heap at least as large (startup heaps) — then
+ * republish lookup and routes once. Serialised by the registry lock.
  */
-void heapcaps_registry_add(heap_t *heap, bool at_head);
+void heapcaps_registry_add(heap_t *heaps, size_t count, bool at_head);
 
 /** Republish lookup and routes after heaps were enabled. */
 void heapcaps_registry_changed(void);

@@ -400,9 +400,8 @@ static void republish(void)
     retire_routes(atomic_exchange(&heapcaps_route_table, routes ? routes : &no_routes));
 }
 
-void heapcaps_registry_add(heap_t *heap, bool at_head)
+static void list_insert(heap_t *heap, bool at_head)
 {
-    registry_lock_take();
     heap_t *first = heap_list_first();
     if (at_head || !first || first->end - first->start >= heap->end - heap->start) {
         heap->next = first;
@@ -415,7 +414,15 @@ void heapcaps_registry_add(heap_t *heap, bool at_head)
         heap->next = before->next;
         before->next = heap;
     }
-    republish();
+}
+
+void heapcaps_registry_add(heap_t *heaps, size_t count, bool at_head)
+{
+    registry_lock_take();
+    for (size_t i = 0; i < count; ++i) {
+        list_insert(&heaps[i], at_head);
+    }
+    republish(); /* once for all: it rebuilds the tables from the whole list */
     registry_lock_give();
 }
 
