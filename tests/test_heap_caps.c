@@ -13,7 +13,7 @@
 
 #include <unistd.h>
 
-#include "test_fork.h"
+#include "test_host.h"
 
 #include "esp_heap_caps.h"
 #include "esp_heap_caps_init.h"
@@ -453,24 +453,9 @@ static void info_sums_the_matching_heaps(void **state)
     heap_caps_free(p);
 }
 
-static void capture_stdout(void (*fn)(void), char *out, size_t room)
+static void print_rtc_info(void *context)
 {
-    fflush(stdout);
-    FILE *tmp = tmpfile();
-    int saved = dup(1);
-    dup2(fileno(tmp), 1);
-    fn();
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    rewind(tmp);
-    size_t n = fread(out, 1, room - 1, tmp);
-    out[n] = '\0';
-    fclose(tmp);
-}
-
-static void print_rtc_info(void)
-{
+    (void)context;
     heap_caps_print_heap_info(MALLOC_CAP_RTCRAM);
 }
 
@@ -478,7 +463,7 @@ static void print_heap_info_uses_esp_idf_format(void **state)
 {
     (void)state;
     char out[1024];
-    capture_stdout(print_rtc_info, out, sizeof(out));
+    capture_output(1, print_rtc_info, NULL, out, sizeof(out));
     multi_heap_info_t info;
     heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
     char expected[1024];
@@ -768,22 +753,6 @@ static void malloc_policy_falls_back_and_reports_default_caps(void **state)
 
 /* ---- dumps, deprecated and base entry points ---------------------------- */
 
-static void capture_stderr(void (*fn)(void), char *out, size_t room)
-{
-    fflush(stderr);
-    FILE *tmp = tmpfile();
-    int saved = dup(2);
-    dup2(fileno(tmp), 2);
-    fn();
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(tmp);
-    size_t n = fread(out, 1, room - 1, tmp);
-    out[n] = '\0';
-    fclose(tmp);
-}
-
 static size_t count_of(const char *text, const char *what)
 {
     size_t n = 0;
@@ -793,13 +762,15 @@ static size_t count_of(const char *text, const char *what)
     return n;
 }
 
-static void dump_rtc(void)
+static void dump_rtc(void *context)
 {
+    (void)context;
     heap_caps_dump(MALLOC_CAP_RTCRAM);
 }
 
-static void dump_everything(void)
+static void dump_everything(void *context)
 {
+    (void)context;
     heap_caps_dump_all();
 }
 
@@ -807,11 +778,11 @@ static void dump_shows_the_matching_heaps_block_by_block(void **state)
 {
     (void)state;
     static char out[16384];
-    capture_stderr(dump_rtc, out, sizeof(out));
+    capture_output(2, dump_rtc, NULL, out, sizeof(out));
     assert_int_equal(count_of(out, "Showing data for heap: "), 1);
     assert_true(count_of(out, "Block ") >= 1);
     assert_non_null(strstr(out, "Free: Yes"));
-    capture_stderr(dump_everything, out, sizeof(out));
+    capture_output(2, dump_everything, NULL, out, sizeof(out));
     /* DRAM, D/IRAM, IRAM, RTC and the startup-stack heap. */
     assert_int_equal(count_of(out, "Showing data for heap: "), 5);
     assert_non_null(strstr(out, "Free: No")); /* the heap descriptors */

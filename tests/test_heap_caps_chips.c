@@ -33,7 +33,7 @@
 #include "esp_system.h"
 #include "heapcaps/emu.h"
 #include "heapcaps/heap_caps_ext.h"
-#include "test_fork.h"
+#include "test_host.h"
 
 #define COUNT(array) (sizeof(array) / sizeof((array)[0]))
 #define CUSTOM_CAP   (1u << 30) /* a capability no chip type has */

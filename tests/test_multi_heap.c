@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "test_support.h"
+#include "test_host.h"
 
 #include <unistd.h>
 
@@ -808,26 +809,7 @@ static void find_containing_block_maps_interior_pointers_to_their_block(void **s
     multi_heap_free(f->heap, a);
 }
 
-/* Run `fn(heap)` with stderr captured into `out`. */
-static void capture_stderr(void (*fn)(multi_heap_handle_t), multi_heap_handle_t heap, char *out,
-                           size_t out_size)
-{
-    fflush(stderr);
-    FILE *tmp = tmpfile();
-    assert_non_null(tmp);
-    int saved = dup(2);
-    dup2(fileno(tmp), 2);
-    fn(heap);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(tmp);
-    size_t n = fread(out, 1, out_size - 1, tmp);
-    out[n] = '\0';
-    fclose(tmp);
-}
-
-static void dump_heap(multi_heap_handle_t heap)
+static void dump_heap(void *heap)
 {
     multi_heap_dump(heap);
 }
@@ -837,7 +819,7 @@ static void dump_prints_the_heap_then_one_line_per_block(void **state)
     fixture_t *f = *state;
     void *a = multi_heap_malloc(f->heap, 64);
     char out[1024];
-    capture_stderr(dump_heap, f->heap, out, sizeof(out));
+    capture_output(2, dump_heap, f->heap, out, sizeof(out));
     char expected[1024];
     snprintf(expected, sizeof(expected),
              "Showing data for heap: %p \nBlock %p data, size: %d bytes, Free: No \n"
@@ -849,7 +831,7 @@ static void dump_prints_the_heap_then_one_line_per_block(void **state)
     multi_heap_dump(NULL);
 }
 
-static void check_heap_printing(multi_heap_handle_t heap)
+static void check_heap_printing(void *heap)
 {
     assert_false(multi_heap_check(heap, true));
 }
@@ -863,7 +845,7 @@ static void check_reports_a_damaged_size_word(void **state)
     size_t saved = p[-1];
     p[-1] = (size_t)1 << 30; /* a size running far past the heap */
     char out[512];
-    capture_stderr(check_heap_printing, f->heap, out, sizeof(out));
+    capture_output(2, check_heap_printing, f->heap, out, sizeof(out));
     assert_non_null(strstr(out, "CORRUPT HEAP: "));
     assert_false(multi_heap_check(f->heap, false));
     p[-1] = saved;

@@ -9,7 +9,7 @@
 
 #include "test_support.h"
 
-#include "test_fork.h"
+#include "test_host.h"
 
 typedef void (*doomed_fn)(multi_heap_handle_t heap, char *region);
 

@@ -1,12 +1,13 @@
 /*
- * test_fork.h — running a piece of a test in a forked child (host only), for
- * the paths that end the program: abort messages are read from the child's
- * stderr, its end from its wait status.
+ * test_host.h — test helpers that need a POSIX host: running a piece of a
+ * test in a forked child (for the paths that end the program: abort
+ * messages are read from the child's stderr, its end from its wait status)
+ * and capturing what a call prints.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
-#ifndef HEAPCAPS_TEST_FORK_H
-#define HEAPCAPS_TEST_FORK_H
+#ifndef HEAPCAPS_TEST_HOST_H
+#define HEAPCAPS_TEST_HOST_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -53,4 +54,26 @@ static inline bool child_aborted(int status)
     return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 }
 
-#endif /* HEAPCAPS_TEST_FORK_H */
+/* Run fn(context) with file descriptor fd (1 or 2) captured into out (room
+ * bytes, NUL-terminated). */
+static inline void capture_output(int fd, void (*fn)(void *), void *context, char *out, size_t room)
+{
+    fflush(NULL);
+    FILE *tmp = tmpfile();
+    if (!tmp) {
+        out[0] = '\0';
+        return;
+    }
+    int saved = dup(fd);
+    dup2(fileno(tmp), fd);
+    fn(context);
+    fflush(NULL);
+    dup2(saved, fd);
+    close(saved);
+    rewind(tmp);
+    size_t n = fread(out, 1, room - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+}
+
+#endif /* HEAPCAPS_TEST_HOST_H */
