@@ -61,7 +61,11 @@ mkdir -p -- "$out"
 arch=(-mcpu=cortex-m4 -mthumb)
 cflags=("${arch[@]}" -std=c11 -Os -ffunction-sections -Wall -Wextra -Werror)
 
-"${cross}gcc" "${cflags[@]}" -I "$root/src" -I "$root/include" \
+# The core is measured in the default configuration (no debugging features).
+mkdir -p -- "$out/include/heapcaps"
+printf '#define CONFIG_HEAP_POISONING_DISABLED 1\n' >"$out/include/heapcaps/config.h"
+
+"${cross}gcc" "${cflags[@]}" -I "$root/src" -I "$root/include" -I "$out/include" \
     -c "$root/src/tlsf/tlsf.c" -o "$out/tlsf.o" ||
     die "src/tlsf/tlsf.c does not compile for Cortex-M4 with ${cflags[*]}"
 
@@ -120,7 +124,7 @@ void *memset(void *dst, int c, size_t n)
     return dst;
 }
 EOF
-"${cross}gcc" "${cflags[@]}" -fno-builtin -I "$root/src" -I "$root/include" -c "$out/driver.c" -o "$out/driver.o"
+"${cross}gcc" "${cflags[@]}" -fno-builtin -I "$root/src" -I "$root/include" -I "$out/include" -c "$out/driver.c" -o "$out/driver.o"
 "${cross}gcc" "${cflags[@]}" -fno-builtin -c "$out/stubs.c" -o "$out/stubs.o"
 "${cross}gcc" "${arch[@]}" -nostdlib -Wl,-e,_start -Wl,--gc-sections -Wl,--print-gc-sections \
     "$out/driver.o" "$out/tlsf.o" "$out/stubs.o" -lgcc -o "$out/core.elf" 2>"$out/gc-sections.txt" || {

@@ -12,6 +12,8 @@
 #include "heap_caps_internal.h"
 #include "heapcaps/heap_caps_ext.h"
 #include "memory_layout.h"
+#include "heap_caps_debug.h"
+#include "mem_ops.h"
 #include "multi_heap_ops.h"
 #include "port/port.h"
 
@@ -106,7 +108,7 @@ static void *alias_word_for(const heapcaps_layout_t *layout, int alias, uintptr_
 void *heapcaps_alias_data(const void *p)
 {
     void *data;
-    memcpy(&data, (const char *)p - ALIAS_WORD, ALIAS_WORD);
+    heapcaps_copy(&data, (const char *)p - ALIAS_WORD, ALIAS_WORD);
     return data;
 }
 
@@ -134,32 +136,43 @@ static inline void *alias_to_data(void *p, bool *was_alias)
 
 /* ---- allocation ------------------------------------------------------- */
 
+/* A heap handed out `block`: tell the debugging layers (task tracking
+ * writes the owner word) and give the caller the memory after the owner word. */
+TLSF_HOT void *handed_out(heap_t *heap, void *block, size_t size, uint32_t caps)
+{
+    void *user = (char *)block + HEAP_OWNER_WORD;
+    heapcaps_heap_allocated(heap, block, user, size, caps);
+    return user;
+}
+
 /* An EXEC allocation from a heap whose memory executes through an IRAM
  * alias: one more word, which records the data-side address. */
-TLSF_COLD static void *alloc_through_alias(heap_t *heap, size_t size)
+TLSF_COLD static void *alloc_through_alias(heap_t *heap, size_t size, uint32_t caps)
 {
     const heapcaps_layout_t *layout = layout_with_soc();
-    uintptr_t d = (uintptr_t)heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD + ALIAS_WORD);
-    if (!d) {
+    char *block = heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD + ALIAS_WORD);
+    if (!block) {
         return NULL;
     }
-    d += HEAP_OWNER_WORD;
+    uintptr_t d = (uintptr_t)block + HEAP_OWNER_WORD;
     char *word = alias_word_for(layout, heap->alias, d, size);
     /* On ESP32's reversed alias the word is only 4-byte aligned. */
-    memcpy(word, &d, ALIAS_WORD);
-    return word + ALIAS_WORD;
+    heapcaps_copy(word, &d, ALIAS_WORD);
+    void *user = word + ALIAS_WORD;
+    heapcaps_heap_allocated(heap, block, user, size, caps);
+    return user;
 }
 
 /* Try one heap: plain or aligned, with the EXEC alias where it applies. */
 TLSF_HOT void *alloc_from(heap_t *heap, size_t size, size_t alignment, uint32_t caps)
 {
     if (TLSF_UNLIKELY((caps & MALLOC_CAP_EXEC) && heap->alias != HEAP_ALIAS_NONE)) {
-        return alloc_through_alias(heap, size);
+        return alloc_through_alias(heap, size, caps);
     }
     void *block = alignment <= 4 ? heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD)
                                  : multi_heap_aligned_alloc_offs(heap->heap, size + HEAP_OWNER_WORD,
                                                                  alignment, HEAP_OWNER_WORD);
-    return block ? (char *)block + HEAP_OWNER_WORD : NULL;
+    return block ? handed_out(heap, block, size, caps) : NULL;
 }
 
 /* Without a cached route: the same order, by priority level over the list. */
@@ -235,7 +248,7 @@ TLSF_COLD static void *alloc_plain_rest(const heap_route_t *route, size_t size, 
     for (uint32_t i = 1; i < route->count; ++i) {
         void *p = multi_heap_malloc(route->heaps[i]->heap, size + HEAP_OWNER_WORD);
         if (p) {
-            return (char *)p + HEAP_OWNER_WORD;
+            return handed_out(route->heaps[i], p, size, caps);
         }
     }
     return NULL;
@@ -259,29 +272,10 @@ TLSF_HOT void *alloc_plain(size_t size, uint32_t caps)
     if (TLSF_UNLIKELY(!p)) {
         return alloc_plain_rest(route, size, caps);
     }
-    return (char *)p + HEAP_OWNER_WORD;
+    return handed_out(route->heaps[0], p, size, caps);
 }
 
-void *heap_caps_aligned_alloc_base(size_t alignment, size_t size, uint32_t caps)
-{
-    return alloc_base(alignment, size, caps);
-}
-
-TLSF_ENTRY void *heap_caps_malloc_base(size_t size, uint32_t caps)
-{
-    return alloc_plain(size, caps);
-}
-
-TLSF_ENTRY void *heap_caps_malloc(size_t size, uint32_t caps)
-{
-    void *p = alloc_plain(size, caps);
-    if (!p && size) {
-        alloc_failed(size, caps, __func__);
-    }
-    return p;
-}
-
-void *heap_caps_calloc_base(size_t n, size_t size, uint32_t caps)
+static void *calloc_untraced(size_t n, size_t size, uint32_t caps)
 {
     size_t bytes;
     if (__builtin_mul_overflow(n, size, &bytes)) {
@@ -290,15 +284,6 @@ void *heap_caps_calloc_base(size_t n, size_t size, uint32_t caps)
     void *p = alloc_base(4, bytes, caps);
     if (p) {
         memset(p, 0, bytes);
-    }
-    return p;
-}
-
-void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
-{
-    void *p = heap_caps_calloc_base(n, size, caps);
-    if (!p && size) {
-        alloc_failed(n * size, caps, __func__);
     }
     return p;
 }
@@ -328,28 +313,24 @@ TLSF_COLD static void *alias_block_or_abort(void *ptr, heap_t **heap)
     return block;
 }
 
-TLSF_ENTRY void heap_caps_free(void *ptr)
+/* heap_caps_free() without its trace record (realloc frees this way). */
+TLSF_HOT void free_untraced(void *ptr)
 {
-    if (!ptr) {
-        return;
-    }
     void *block = (char *)ptr - HEAP_OWNER_WORD;
     heap_t *heap = heapcaps_find_heap(block);
     if (TLSF_UNLIKELY(!heap)) {
         /* No heap holds an IRAM alias address: only then is it looked at. */
         block = alias_block_or_abort(ptr, &heap);
     }
+    heapcaps_task_track_free(heap, block, ptr);
+    heapcaps_heap_freeing(heap, block);
     heapcaps_mh_free(heap->heap, block);
-}
-
-void heap_caps_aligned_free(void *ptr)
-{
-    heap_caps_free(ptr);
+    heapcaps_hook_free(ptr);
 }
 
 /* ---- realloc ---------------------------------------------------------- */
 
-void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
+static void *realloc_untraced(void *ptr, size_t size, uint32_t caps)
 {
     size_t alignment = 4;
     if (caps & HW_ALIGNED_CAPS) {
@@ -359,7 +340,7 @@ void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
         return alloc_base(alignment, size, caps);
     }
     if (!size) {
-        heap_caps_free(ptr);
+        free_untraced(ptr);
         return NULL;
     }
     if (size > heapcaps_fast.size_limit) {
@@ -372,10 +353,14 @@ void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
     if (!heap) {
         outside_heaps("heap_caps_realloc_base", "realloc() pointer is outside heap areas");
     }
-    if (!was_alias && (heap->all_caps & caps) == caps && alignment <= 4) {
+    if (HEAPCAPS_REALLOC_IN_HEAP && !was_alias && (heap->all_caps & caps) == caps &&
+        alignment <= 4) {
         void *resized = multi_heap_realloc(heap->heap, block, size + HEAP_OWNER_WORD);
         if (resized) {
-            return (char *)resized + HEAP_OWNER_WORD;
+            void *user = (char *)resized + HEAP_OWNER_WORD;
+            heapcaps_task_track_realloc(heap, ptr, resized, user);
+            heapcaps_hook_alloc(user, size, caps);
+            return user;
         }
     }
     void *moved = alloc_base(alignment, size, caps);
@@ -384,36 +369,158 @@ void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
     }
     size_t old = was_alias ? heapcaps_alias_usable(heap, data, ptr)
                            : multi_heap_get_allocated_size(heap->heap, block) - HEAP_OWNER_WORD;
-    memcpy(moved, ptr, size < old ? size : old);
-    heap_caps_free(ptr);
+    heapcaps_copy(moved, ptr, size < old ? size : old);
+    free_untraced(ptr);
     return moved;
+}
+
+/* ---- the traced entry points -------------------------------------------
+ * Each public function passes its own return address, so a trace record
+ * names the caller of the public API however the calls nest inside. */
+
+TLSF_HOT void *malloc_traced(size_t size, uint32_t caps, void *caller)
+{
+    uint32_t timestamp = heapcaps_trace_timestamp();
+    void *p = alloc_plain(size, caps);
+    if (p) {
+        heapcaps_trace_alloc(p, size, timestamp, caller);
+    }
+    return p;
+}
+
+static void *aligned_traced(size_t alignment, size_t size, uint32_t caps, void *caller)
+{
+    uint32_t timestamp = heapcaps_trace_timestamp();
+    void *p = alloc_base(alignment, size, caps);
+    if (p) {
+        heapcaps_trace_alloc(p, size, timestamp, caller);
+    }
+    return p;
+}
+
+static void *calloc_traced(size_t n, size_t size, uint32_t caps, void *caller)
+{
+    uint32_t timestamp = heapcaps_trace_timestamp();
+    void *p = calloc_untraced(n, size, caps);
+    if (p) {
+        heapcaps_trace_alloc(p, n * size, timestamp, caller);
+    }
+    return p;
+}
+
+/* A realloc is traced as the free of the old pointer and the allocation of
+ * the result, and only when it took effect: a failed realloc leaves the
+ * old block alive and its record too. */
+static void *realloc_traced(void *ptr, size_t size, uint32_t caps, void *caller)
+{
+    uint32_t timestamp = heapcaps_trace_timestamp();
+    void *p = realloc_untraced(ptr, size, caps);
+    if (ptr && (p || !size)) {
+        heapcaps_trace_free(ptr, caller);
+    }
+    if (p) {
+        heapcaps_trace_alloc(p, size, timestamp, caller);
+    }
+    return p;
+}
+
+TLSF_HOT void free_traced(void *ptr, void *caller)
+{
+    if (ptr) {
+        heapcaps_trace_free(ptr, caller);
+        free_untraced(ptr);
+    }
+}
+
+TLSF_ENTRY void *heap_caps_malloc_base(size_t size, uint32_t caps)
+{
+    return malloc_traced(size, caps, HEAPCAPS_TRACE_CALLER());
+}
+
+void *heap_caps_aligned_alloc_base(size_t alignment, size_t size, uint32_t caps)
+{
+    return aligned_traced(alignment, size, caps, HEAPCAPS_TRACE_CALLER());
+}
+
+void *heap_caps_calloc_base(size_t n, size_t size, uint32_t caps)
+{
+    return calloc_traced(n, size, caps, HEAPCAPS_TRACE_CALLER());
+}
+
+void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps)
+{
+    return realloc_traced(ptr, size, caps, HEAPCAPS_TRACE_CALLER());
+}
+
+TLSF_ENTRY void heap_caps_free(void *ptr)
+{
+    free_traced(ptr, HEAPCAPS_TRACE_CALLER());
+}
+
+void heap_caps_aligned_free(void *ptr)
+{
+    free_traced(ptr, HEAPCAPS_TRACE_CALLER());
+}
+
+/* ---- the public allocation functions ----------------------------------- */
+
+TLSF_HOT void *malloc_reporting(size_t size, uint32_t caps, void *caller, const char *function)
+{
+    void *p = malloc_traced(size, caps, caller);
+    if (!p && size) {
+        alloc_failed(size, caps, function);
+    }
+    return p;
+}
+
+TLSF_ENTRY void *heap_caps_malloc(size_t size, uint32_t caps)
+{
+    return malloc_reporting(size, caps, HEAPCAPS_TRACE_CALLER(), __func__);
+}
+
+void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
+{
+    void *p = calloc_traced(n, size, caps, HEAPCAPS_TRACE_CALLER());
+    if (!p && size) {
+        alloc_failed(n * size, caps, __func__);
+    }
+    return p;
+}
+
+static void *realloc_reporting(void *ptr, size_t size, uint32_t caps, void *caller,
+                               const char *function)
+{
+    void *p = realloc_traced(ptr, size, caps, caller);
+    if (!p && size) {
+        alloc_failed(size, caps, function);
+    }
+    return p;
 }
 
 void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps)
 {
-    void *p = heap_caps_realloc_base(ptr, size, caps);
-    if (!p && size) {
-        alloc_failed(size, caps, __func__);
-    }
-    return p;
+    return realloc_reporting(ptr, size, caps, HEAPCAPS_TRACE_CALLER(), __func__);
 }
 
 /* ---- aligned ---------------------------------------------------------- */
 
-void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps)
+static void *aligned_reporting(size_t alignment, size_t size, uint32_t caps, void *caller,
+                               const char *function)
 {
     if (!alignment || (alignment & (alignment - 1)) || !size) {
         return NULL;
     }
-    if (size > heapcaps_fast.size_limit) {
-        alloc_failed(size, caps, __func__);
-        return NULL;
-    }
-    void *p = alloc_base(alignment, size, caps);
+    void *p =
+        size > heapcaps_fast.size_limit ? NULL : aligned_traced(alignment, size, caps, caller);
     if (!p) {
-        alloc_failed(size, caps, __func__);
+        alloc_failed(size, caps, function);
     }
     return p;
+}
+
+void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps)
+{
+    return aligned_reporting(alignment, size, caps, HEAPCAPS_TRACE_CALLER(), __func__);
 }
 
 void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps)
@@ -422,7 +529,8 @@ void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t
     if (__builtin_mul_overflow(n, size, &bytes)) {
         return NULL;
     }
-    void *p = heap_caps_aligned_alloc(alignment, bytes, caps);
+    void *p = aligned_reporting(alignment, bytes, caps, HEAPCAPS_TRACE_CALLER(),
+                                "heap_caps_aligned_alloc");
     if (p) {
         memset(p, 0, bytes);
     }
@@ -433,13 +541,14 @@ void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t
 
 void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
 {
+    void *caller = HEAPCAPS_TRACE_CALLER();
     va_list list;
     va_start(list, num);
     uint32_t caps = MALLOC_CAP_DEFAULT;
     void *p = NULL;
     while (num-- && size) {
         caps = va_arg(list, uint32_t);
-        p = alloc_base(4, size, caps);
+        p = aligned_traced(4, size, caps, caller);
         if (p) {
             break;
         }
@@ -453,13 +562,14 @@ void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
 
 void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
 {
+    void *caller = HEAPCAPS_TRACE_CALLER();
     va_list list;
     va_start(list, num);
     uint32_t caps = MALLOC_CAP_DEFAULT;
     void *p = NULL;
     while (num--) {
         caps = va_arg(list, uint32_t);
-        p = heap_caps_realloc_base(ptr, size, caps);
+        p = realloc_traced(ptr, size, caps, caller);
         if (p || !size) {
             break;
         }
@@ -473,13 +583,14 @@ void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
 
 void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...)
 {
+    void *caller = HEAPCAPS_TRACE_CALLER();
     va_list list;
     va_start(list, num);
     uint32_t caps = MALLOC_CAP_DEFAULT;
     void *p = NULL;
     while (num-- && size) {
         caps = va_arg(list, uint32_t);
-        p = heap_caps_calloc_base(n, size, caps);
+        p = calloc_traced(n, size, caps, caller);
         if (p) {
             break;
         }
@@ -509,12 +620,14 @@ static uint32_t preferred_caps(size_t size)
 
 void *heap_caps_malloc_default(size_t size)
 {
+    void *caller = HEAPCAPS_TRACE_CALLER();
     if (malloc_alwaysinternal_limit < 0) {
-        return heap_caps_malloc(size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
+        return malloc_reporting(size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL, caller,
+                                "heap_caps_malloc");
     }
-    void *p = alloc_base(4, size, preferred_caps(size));
+    void *p = aligned_traced(4, size, preferred_caps(size), caller);
     if (!p && size) {
-        p = alloc_base(4, size, MALLOC_CAP_DEFAULT);
+        p = aligned_traced(4, size, MALLOC_CAP_DEFAULT, caller);
         if (!p) {
             alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
         }
@@ -524,12 +637,14 @@ void *heap_caps_malloc_default(size_t size)
 
 void *heap_caps_realloc_default(void *ptr, size_t size)
 {
+    void *caller = HEAPCAPS_TRACE_CALLER();
     if (malloc_alwaysinternal_limit < 0) {
-        return heap_caps_realloc(ptr, size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
+        return realloc_reporting(ptr, size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL, caller,
+                                 "heap_caps_realloc");
     }
-    void *p = heap_caps_realloc_base(ptr, size, preferred_caps(size));
+    void *p = realloc_traced(ptr, size, preferred_caps(size), caller);
     if (!p && size) {
-        p = heap_caps_realloc_base(ptr, size, MALLOC_CAP_DEFAULT);
+        p = realloc_traced(ptr, size, MALLOC_CAP_DEFAULT, caller);
         if (!p) {
             alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
         }
@@ -539,8 +654,10 @@ void *heap_caps_realloc_default(void *ptr, size_t size)
 
 void *heap_caps_aligned_alloc_default(size_t alignment, size_t size)
 {
+    void *caller = HEAPCAPS_TRACE_CALLER();
     if (malloc_alwaysinternal_limit < 0) {
-        return heap_caps_aligned_alloc(alignment, size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
+        return aligned_reporting(alignment, size, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL, caller,
+                                 "heap_caps_aligned_alloc");
     }
     if (!alignment || (alignment & (alignment - 1)) || !size) {
         return NULL;
@@ -549,9 +666,9 @@ void *heap_caps_aligned_alloc_default(size_t alignment, size_t size)
         alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);
         return NULL;
     }
-    void *p = alloc_base(alignment, size, preferred_caps(size));
+    void *p = aligned_traced(alignment, size, preferred_caps(size), caller);
     if (!p) {
-        p = alloc_base(alignment, size, MALLOC_CAP_DEFAULT);
+        p = aligned_traced(alignment, size, MALLOC_CAP_DEFAULT, caller);
     }
     if (!p) {
         alloc_failed(size, MALLOC_CAP_DEFAULT, __func__);

@@ -26,13 +26,19 @@
 
 #include "esp_heap_caps.h"
 #include "heap_memory_layout.h"
+#include "heapcaps/config.h"
 #include "heapcaps/layout.h"
 #include "heapcaps/lock.h"
 #include "multi_heap.h"
 #include "tlsf/tlsf_ops.h"
 
-/** Bytes of the owner word before every allocation (task tracking): none yet. */
-#define HEAP_OWNER_WORD 0u
+/** Bytes of the owner word before every allocation: a task handle with task
+ *  tracking (pointer-sized: 4 on every chip), else none. */
+#ifdef CONFIG_HEAP_TASK_TRACKING
+#define HEAP_OWNER_WORD sizeof(void *)
+#else
+#define HEAP_OWNER_WORD ((size_t)0)
+#endif
 
 /** Which alias an EXEC allocation from this heap is returned through. */
 enum { HEAP_ALIAS_NONE = 0, HEAP_ALIAS_DIRAM, HEAP_ALIAS_RTC };

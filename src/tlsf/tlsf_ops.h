@@ -20,6 +20,7 @@
 
 #include "tlsf.h"
 #include "tlsf_block.h"
+#include "mem_ops.h"
 
 /* Size classes: 16 per power of two above SMALL, one per word below it. */
 #define TLSF_SL_LOG2  4u
@@ -347,7 +348,7 @@ static inline void *tlsf_ops_realloc(tlsf_t *t, void *ptr, size_t size)
             size_t moved_size;
             void *moved = tlsf_ops_malloc(t, size, &moved_size);
             if (moved) {
-                memcpy(moved, ptr, current);
+                heapcaps_copy(moved, ptr, current);
                 tlsf_ops_free(t, ptr);
             }
             return moved;

@@ -4,12 +4,15 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
-#define _XOPEN_SOURCE 700 /* recursive mutexes */
+#define _GNU_SOURCE /* recursive mutexes, thread names */
 
+#include <execinfo.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "heapcaps/lock.h"
@@ -109,4 +112,77 @@ _Noreturn void heapcaps_port_abort(const char *message)
     fprintf(stderr, "%s\n", message);
     fflush(stderr);
     abort();
+}
+
+unsigned long heapcaps_port_cycle_count(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (unsigned long)now.tv_sec * 1000000000ul + (unsigned long)now.tv_nsec;
+}
+
+size_t heapcaps_port_backtrace(void *from, void **callers, size_t depth)
+{
+    if (!depth) {
+        return 0;
+    }
+    enum { MAX_FRAMES = 64 };
+    void *frames[MAX_FRAMES];
+    int count = backtrace(frames, MAX_FRAMES);
+    callers[0] = from;
+    size_t filled = 1;
+    for (int i = 0; i < count; ++i) {
+        if (frames[i] == from) {
+            for (++i; i < count && filled < depth; ++i) {
+                callers[filled++] = frames[i];
+            }
+            break;
+        }
+    }
+    return filled;
+}
+
+void *heapcaps_port_task_current(void)
+{
+    return (void *)(uintptr_t)pthread_self();
+}
+
+void heapcaps_port_task_name(void *task, char *name, size_t size)
+{
+    if (!size) {
+        return;
+    }
+    char buffer[64] = "";
+    if (pthread_getname_np((pthread_t)(uintptr_t)task, buffer, sizeof(buffer)) != 0) {
+        buffer[0] = '\0';
+    }
+    strncpy(name, buffer, size - 1);
+    name[size - 1] = '\0';
+}
+
+/* A thread-specific value per watched thread; its destructor runs when the
+ * thread exits and reports the end of the task. */
+static pthread_key_t task_end_key;
+static pthread_once_t task_end_once = PTHREAD_ONCE_INIT;
+static void (*task_ended_callback)(void *task);
+
+static void task_end_destructor(void *task)
+{
+    if (task_ended_callback) {
+        task_ended_callback(task);
+    }
+}
+
+static void task_end_key_create(void)
+{
+    pthread_key_create(&task_end_key, task_end_destructor);
+}
+
+void heapcaps_port_task_watch(void *task, void (*ended)(void *task))
+{
+    pthread_once(&task_end_once, task_end_key_create);
+    task_ended_callback = ended;
+    if ((void *)(uintptr_t)pthread_self() == task && !pthread_getspecific(task_end_key)) {
+        pthread_setspecific(task_end_key, task);
+    }
 }

@@ -1,0 +1,50 @@
+# Turns the HEAPCAPS_* feature options into ESP-IDF's CONFIG_* names in a
+# generated header, heapcaps/config.h, which the public headers include (the
+# layout of a trace record depends on it, so users of an installed library
+# must see the same values as the library).
+# SPDX-License-Identifier: Apache-2.0
+if(HEAPCAPS_ALL_FEATURES AND HEAPCAPS_POISONING STREQUAL "basic")
+  set(HEAPCAPS_POISONING light)
+endif()
+string(TOLOWER "${HEAPCAPS_POISONING}" HEAPCAPS_POISONING)
+if(HEAPCAPS_POISONING STREQUAL "basic")
+  set(CONFIG_HEAP_POISONING_DISABLED 1)
+elseif(HEAPCAPS_POISONING STREQUAL "light")
+  set(CONFIG_HEAP_POISONING_LIGHT 1)
+elseif(HEAPCAPS_POISONING STREQUAL "comprehensive")
+  set(CONFIG_HEAP_POISONING_COMPREHENSIVE 1)
+else()
+  message(FATAL_ERROR "HEAPCAPS_POISONING must be basic, light or comprehensive, "
+                      "not '${HEAPCAPS_POISONING}'")
+endif()
+
+if(NOT HEAPCAPS_TRACING_STACK_DEPTH MATCHES "^[0-9]+$" OR HEAPCAPS_TRACING_STACK_DEPTH GREATER 32)
+  message(FATAL_ERROR "HEAPCAPS_TRACING_STACK_DEPTH must be 0 to 32")
+endif()
+if(NOT HEAPCAPS_TRACE_HASH_MAP_SIZE MATCHES "^[1-9][0-9]*$")
+  message(FATAL_ERROR "HEAPCAPS_TRACE_HASH_MAP_SIZE must be a positive number")
+endif()
+set(CONFIG_HEAP_TRACING_STACK_DEPTH ${HEAPCAPS_TRACING_STACK_DEPTH})
+set(CONFIG_HEAP_TRACE_HASH_MAP_SIZE ${HEAPCAPS_TRACE_HASH_MAP_SIZE})
+set(CONFIG_HEAP_TRACING ${HEAPCAPS_TRACING})
+set(CONFIG_HEAP_TRACING_STANDALONE ${HEAPCAPS_TRACING})
+set(CONFIG_HEAP_TRACE_HASH_MAP OFF)
+if(HEAPCAPS_TRACING AND HEAPCAPS_TRACE_HASH_MAP)
+  set(CONFIG_HEAP_TRACE_HASH_MAP ON)
+endif()
+set(CONFIG_HEAP_USE_HOOKS ${HEAPCAPS_HOOKS})
+set(CONFIG_HEAP_TASK_TRACKING ${HEAPCAPS_TASK_TRACKING})
+set(CONFIG_HEAP_TRACK_DELETED_TASKS OFF)
+if(HEAPCAPS_TASK_TRACKING AND HEAPCAPS_TRACK_DELETED_TASKS)
+  set(CONFIG_HEAP_TRACK_DELETED_TASKS ON)
+endif()
+if(HEAPCAPS_SANITIZER_VIEW AND NOT HEAPCAPS_PORT STREQUAL "host")
+  message(FATAL_ERROR "HEAPCAPS_SANITIZER_VIEW is for host builds")
+endif()
+
+set(HEAPCAPS_GENERATED_INCLUDE ${PROJECT_BINARY_DIR}/include)
+configure_file(${PROJECT_SOURCE_DIR}/cmake/config.h.in
+               ${HEAPCAPS_GENERATED_INCLUDE}/heapcaps/config.h)
+message(STATUS "heapcaps: poisoning ${HEAPCAPS_POISONING}, tracing ${HEAPCAPS_TRACING}, "
+               "hooks ${HEAPCAPS_HOOKS}, task tracking ${HEAPCAPS_TASK_TRACKING}, "
+               "sanitizer view ${HEAPCAPS_SANITIZER_VIEW}")
