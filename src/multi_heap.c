@@ -18,26 +18,12 @@
 #include "port/port.h"
 #include "multi_heap_ops.h"
 
-static inline void heap_lock(multi_heap_handle_t heap)
-{
-    if (heap->lock) {
-        heapcaps_port_lock(heap->lock);
-    }
-}
-
-static inline void heap_unlock(multi_heap_handle_t heap)
-{
-    if (heap->lock) {
-        heapcaps_port_unlock(heap->lock);
-    }
-}
-
 /* A pointer handed back to this heap that is not one of its allocated blocks
  * means the caller or the heap is corrupt: stop with the address. */
 void heapcaps_mh_corrupt_pointer(multi_heap_handle_t heap, const void *p, pointer_op_t op)
 {
     static const char *const names[] = {"free()", "realloc()", "get_allocated_size()"};
-    heap_unlock(heap);
+    mh_unlock(heap);
     heapcaps_port_printf("CORRUPT HEAP: multi_heap.c %s detected at %p\n", names[op], p);
     heapcaps_port_abort("heap corruption: pointer is not an allocated block of this heap");
 }
@@ -56,7 +42,7 @@ size_t heapcaps_multi_heap_overhead(multi_heap_handle_t heap)
                 : 0;
 }
 
-multi_heap_handle_t multi_heap_register(void *start, size_t size)
+multi_heap_handle_t MH_PUBLIC(multi_heap_register)(void *start, size_t size)
 {
     if (!start || ((uintptr_t)start & (sizeof(size_t) - 1)) ||
         size < heapcaps_multi_heap_min_region_size()) {
@@ -89,12 +75,12 @@ void *heapcaps_mh_malloc_locked(multi_heap_handle_t heap, size_t size)
     return p;
 }
 
-TLSF_ENTRY void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
+TLSF_ENTRY void *MH_PUBLIC(multi_heap_malloc)(multi_heap_handle_t heap, size_t size)
 {
     if (!heap) {
         return NULL;
     }
-    return heapcaps_mh_malloc(heap, size);
+    return mh_malloc_fast(heap, size);
 }
 
 void *multi_heap_aligned_alloc(multi_heap_handle_t heap, size_t size, size_t alignment)
@@ -102,8 +88,8 @@ void *multi_heap_aligned_alloc(multi_heap_handle_t heap, size_t size, size_t ali
     return multi_heap_aligned_alloc_offs(heap, size, alignment, 0);
 }
 
-void *multi_heap_aligned_alloc_offs(multi_heap_handle_t heap, size_t size, size_t alignment,
-                                    size_t offset)
+void *MH_PUBLIC(multi_heap_aligned_alloc_offs)(multi_heap_handle_t heap, size_t size,
+                                               size_t alignment, size_t offset)
 {
     if (!heap || !size || !alignment || (alignment & (alignment - 1)) ||
         offset > heap->region_size) {
@@ -111,12 +97,12 @@ void *multi_heap_aligned_alloc_offs(multi_heap_handle_t heap, size_t size, size_
     }
     size_t word = tlsf_align_size();
     offset = (offset + word - 1) & ~(word - 1);
-    heap_lock(heap);
+    mh_lock(heap);
     void *p = tlsf_memalign_offs(core_of(heap), size, alignment, offset);
     if (p) {
         note_taken(heap, held_by(p));
     }
-    heap_unlock(heap);
+    mh_unlock(heap);
     return p;
 }
 
@@ -127,12 +113,12 @@ void heapcaps_mh_free_locked(multi_heap_handle_t heap, void *p)
     heapcaps_port_unlock(heap->lock);
 }
 
-TLSF_ENTRY void multi_heap_free(multi_heap_handle_t heap, void *p)
+TLSF_ENTRY void MH_PUBLIC(multi_heap_free)(multi_heap_handle_t heap, void *p)
 {
     if (!heap || !p) {
         return;
     }
-    heapcaps_mh_free(heap, p);
+    mh_free_fast(heap, p);
 }
 
 void multi_heap_aligned_free(multi_heap_handle_t heap, void *p)
@@ -140,19 +126,19 @@ void multi_heap_aligned_free(multi_heap_handle_t heap, void *p)
     multi_heap_free(heap, p);
 }
 
-void *multi_heap_realloc(multi_heap_handle_t heap, void *p, size_t size)
+void *MH_PUBLIC(multi_heap_realloc)(multi_heap_handle_t heap, void *p, size_t size)
 {
     if (!heap) {
         return NULL;
     }
     if (!p) {
-        return multi_heap_malloc(heap, size);
+        return MH_PUBLIC(multi_heap_malloc)(heap, size);
     }
     if (!size) {
-        multi_heap_free(heap, p);
+        MH_PUBLIC(multi_heap_free)(heap, p);
         return NULL;
     }
-    heap_lock(heap);
+    mh_lock(heap);
     require_allocated(heap, p, OP_REALLOC);
     size_t before = held_by(p);
     void *result = tlsf_ops_realloc(core_of(heap), p, size);
@@ -161,25 +147,25 @@ void *multi_heap_realloc(multi_heap_handle_t heap, void *p, size_t size)
         heap->free_bytes += before;
         note_taken(heap, held_by(result));
     }
-    heap_unlock(heap);
+    mh_unlock(heap);
     return result;
 }
 
-size_t multi_heap_get_allocated_size(multi_heap_handle_t heap, void *p)
+size_t MH_PUBLIC(multi_heap_get_allocated_size)(multi_heap_handle_t heap, void *p)
 {
     if (!heap || !p) {
         return 0;
     }
-    heap_lock(heap);
+    mh_lock(heap);
     require_allocated(heap, p, OP_GET_SIZE);
     size_t size = tlsf_block_size_of(p);
-    heap_unlock(heap);
+    mh_unlock(heap);
     return size;
 }
 
-size_t multi_heap_get_full_block_size(multi_heap_handle_t heap, void *p)
+size_t MH_PUBLIC(multi_heap_get_full_block_size)(multi_heap_handle_t heap, void *p)
 {
-    return multi_heap_get_allocated_size(heap, p);
+    return MH_PUBLIC(multi_heap_get_allocated_size)(heap, p);
 }
 
 typedef struct {
@@ -199,9 +185,9 @@ void multi_heap_walk(multi_heap_handle_t heap, multi_heap_walker_cb_t walker_fun
         return;
     }
     walk_adapter_t adapter = {walker_func, user_data};
-    heap_lock(heap);
+    mh_lock(heap);
     tlsf_walk(core_of(heap), walk_one, &adapter);
-    heap_unlock(heap);
+    mh_unlock(heap);
 }
 
 static bool dump_one(void *payload, size_t size, bool used, void *user)
@@ -217,10 +203,10 @@ void multi_heap_dump(multi_heap_handle_t heap)
     if (!heap) {
         return;
     }
-    heap_lock(heap);
+    mh_lock(heap);
     heapcaps_port_printf("Showing data for heap: %p \n", (void *)heap);
     tlsf_walk(core_of(heap), dump_one, NULL);
-    heap_unlock(heap);
+    mh_unlock(heap);
 }
 
 typedef struct {
@@ -244,18 +230,43 @@ static bool add_up(void *payload, size_t size, bool used, void *user)
     return true;
 }
 
-bool heapcaps_multi_heap_check_fault(multi_heap_handle_t heap, heapcaps_heap_fault_t *fault)
+typedef struct {
+    block_totals_t totals;
+    bool print_errors;
+    heapcaps_heap_fault_t fault; /* the first block whose poisoning is damaged */
+} check_walk_t;
+
+/* The walk of a structurally sound heap: totals for the counters, and each
+ * block's canaries and fill in poisoned builds (every damaged block is
+ * reported when printing, as ESP-IDF does; the first one is kept). */
+static bool check_block(void *payload, size_t size, bool used, void *user)
 {
-    if (!heap) {
-        return false;
+    check_walk_t *walk = user;
+    add_up(payload, size, used, &walk->totals);
+#ifdef MULTI_HEAP_POISONING
+    heapcaps_heap_fault_t fault;
+    if (!heapcaps_poison_check_block(payload, size, used, walk->print_errors, &fault) &&
+        !walk->fault.problem) {
+        walk->fault = fault;
     }
-    heap_lock(heap);
+#endif
+    return true;
+}
+
+/* The whole check; prints poisoning damage as it is found when asked. */
+static bool check_heap(multi_heap_handle_t heap, bool print_errors, heapcaps_heap_fault_t *fault)
+{
+    mh_lock(heap);
     tlsf_fault_t core_fault = {NULL, NULL};
     bool ok = tlsf_check(core_of(heap), &core_fault);
     if (ok) {
-        block_totals_t totals = {0, 0, 0, 0};
-        tlsf_walk(core_of(heap), add_up, &totals);
-        if (totals.free_bytes != heap->free_bytes) {
+        check_walk_t walk = {{0, 0, 0, 0}, print_errors, {NULL, NULL}};
+        tlsf_walk(core_of(heap), check_block, &walk);
+        if (walk.fault.problem) {
+            ok = false;
+            core_fault.address = walk.fault.address;
+            core_fault.problem = walk.fault.problem;
+        } else if (walk.totals.free_bytes != heap->free_bytes) {
             ok = false;
             core_fault.address = &heap->free_bytes;
             core_fault.problem = "free-byte count disagrees with the free blocks";
@@ -265,35 +276,43 @@ bool heapcaps_multi_heap_check_fault(multi_heap_handle_t heap, heapcaps_heap_fau
             core_fault.problem = "minimum free bytes above the free bytes";
         }
     }
-    heap_unlock(heap);
-    if (fault) {
-        fault->address = ok ? NULL : core_fault.address;
-        fault->problem = ok ? NULL : core_fault.problem;
-    }
+    mh_unlock(heap);
+    fault->address = ok ? NULL : core_fault.address;
+    fault->problem = ok ? NULL : core_fault.problem;
     return ok;
+}
+
+bool heapcaps_multi_heap_check_fault(multi_heap_handle_t heap, heapcaps_heap_fault_t *fault)
+{
+    heapcaps_heap_fault_t ignored;
+    return heap && check_heap(heap, false, fault ? fault : &ignored);
 }
 
 bool multi_heap_check(multi_heap_handle_t heap, bool print_errors)
 {
+    if (!heap) {
+        return false;
+    }
     heapcaps_heap_fault_t fault;
-    bool ok = heapcaps_multi_heap_check_fault(heap, &fault);
-    if (!ok && heap && print_errors) {
+    bool ok = check_heap(heap, print_errors, &fault);
+    if (!ok && print_errors && !heapcaps_poison_fault_printed(&fault)) {
+        /* Structural damage (poisoning damage was printed by the walk). */
         heapcaps_port_printf("CORRUPT HEAP: %s at %p\n", fault.problem, fault.address);
     }
     return ok;
 }
 
-size_t multi_heap_free_size(multi_heap_handle_t heap)
+size_t MH_PUBLIC(multi_heap_free_size)(multi_heap_handle_t heap)
 {
     return heap ? heap->free_bytes : 0;
 }
 
-size_t multi_heap_minimum_free_size(multi_heap_handle_t heap)
+size_t MH_PUBLIC(multi_heap_minimum_free_size)(multi_heap_handle_t heap)
 {
     return heap ? heap->minimum_free_bytes : 0;
 }
 
-void multi_heap_get_info(multi_heap_handle_t heap, multi_heap_info_t *info)
+void MH_PUBLIC(multi_heap_get_info)(multi_heap_handle_t heap, multi_heap_info_t *info)
 {
     if (!info) {
         return;
@@ -303,7 +322,7 @@ void multi_heap_get_info(multi_heap_handle_t heap, multi_heap_info_t *info)
         return;
     }
     block_totals_t totals = {0, 0, 0, 0};
-    heap_lock(heap);
+    mh_lock(heap);
     tlsf_walk(core_of(heap), add_up, &totals);
     info->total_free_bytes = heap->free_bytes;
     info->total_allocated_bytes = totals.allocated_bytes;
@@ -312,7 +331,7 @@ void multi_heap_get_info(multi_heap_handle_t heap, multi_heap_info_t *info)
     info->allocated_blocks = totals.allocated_blocks;
     info->free_blocks = totals.free_blocks;
     info->total_blocks = totals.allocated_blocks + totals.free_blocks;
-    heap_unlock(heap);
+    mh_unlock(heap);
 }
 
 size_t multi_heap_reset_minimum_free_bytes(multi_heap_handle_t heap)
@@ -320,10 +339,10 @@ size_t multi_heap_reset_minimum_free_bytes(multi_heap_handle_t heap)
     if (!heap) {
         return 0;
     }
-    heap_lock(heap);
+    mh_lock(heap);
     size_t previous = heap->minimum_free_bytes;
     heap->minimum_free_bytes = heap->free_bytes;
-    heap_unlock(heap);
+    mh_unlock(heap);
     return previous;
 }
 
@@ -333,20 +352,20 @@ void multi_heap_restore_minimum_free_bytes(multi_heap_handle_t heap,
     if (!heap) {
         return;
     }
-    heap_lock(heap);
+    mh_lock(heap);
     if (new_minimum_free_bytes_value < heap->minimum_free_bytes) {
         heap->minimum_free_bytes = new_minimum_free_bytes_value;
     }
-    heap_unlock(heap);
+    mh_unlock(heap);
 }
 
-void *multi_heap_find_containing_block(multi_heap_handle_t heap, void *ptr)
+void *MH_PUBLIC(multi_heap_find_containing_block)(multi_heap_handle_t heap, void *ptr)
 {
     if (!heap) {
         return NULL;
     }
-    heap_lock(heap);
+    mh_lock(heap);
     void *block = tlsf_find_containing_block(core_of(heap), ptr);
-    heap_unlock(heap);
+    mh_unlock(heap);
     return block;
 }

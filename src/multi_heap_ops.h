@@ -15,6 +15,23 @@
 #include "multi_heap.h"
 #include "tlsf/tlsf_ops.h"
 
+#include "heapcaps/config.h"
+#include "heapcaps/multi_heap_ext.h"
+#include "port/port.h"
+
+/* Light and Comprehensive corruption detection: the poisoning layer
+ * (multi_heap_poisoning.c) provides the public functions and calls the
+ * *_impl ones of multi_heap.c. */
+#if defined(CONFIG_HEAP_POISONING_LIGHT) || defined(CONFIG_HEAP_POISONING_COMPREHENSIVE)
+#define MULTI_HEAP_POISONING 1
+#define MH_PUBLIC(name)      name##_impl
+#else
+#define MH_PUBLIC(name) name
+#endif
+#ifdef CONFIG_HEAP_POISONING_COMPREHENSIVE
+#define MULTI_HEAP_POISONING_SLOW 1
+#endif
+
 struct multi_heap_info {
     void *lock;
     size_t free_bytes;
@@ -33,6 +50,49 @@ TLSF_COLD TLSF_INTERNAL void *heapcaps_mh_malloc_locked(multi_heap_handle_t heap
 TLSF_COLD TLSF_INTERNAL void heapcaps_mh_free_locked(multi_heap_handle_t heap, void *p);
 TLSF_COLD TLSF_INTERNAL _Noreturn void heapcaps_mh_corrupt_pointer(multi_heap_handle_t heap,
                                                                    const void *p, pointer_op_t op);
+
+static inline void mh_lock(multi_heap_handle_t heap)
+{
+    if (heap->lock) {
+        heapcaps_port_lock(heap->lock);
+    }
+}
+
+static inline void mh_unlock(multi_heap_handle_t heap)
+{
+    if (heap->lock) {
+        heapcaps_port_unlock(heap->lock);
+    }
+}
+
+#ifdef MULTI_HEAP_POISONING
+/* multi_heap.c's functions under the poisoning layer. */
+multi_heap_handle_t multi_heap_register_impl(void *start, size_t size);
+void *multi_heap_malloc_impl(multi_heap_handle_t heap, size_t size);
+void *multi_heap_aligned_alloc_offs_impl(multi_heap_handle_t heap, size_t size, size_t alignment,
+                                         size_t offset);
+void multi_heap_free_impl(multi_heap_handle_t heap, void *p);
+void *multi_heap_realloc_impl(multi_heap_handle_t heap, void *p, size_t size);
+size_t multi_heap_get_allocated_size_impl(multi_heap_handle_t heap, void *p);
+size_t multi_heap_get_full_block_size_impl(multi_heap_handle_t heap, void *p);
+size_t multi_heap_free_size_impl(multi_heap_handle_t heap);
+size_t multi_heap_minimum_free_size_impl(multi_heap_handle_t heap);
+void multi_heap_get_info_impl(multi_heap_handle_t heap, multi_heap_info_t *info);
+void *multi_heap_find_containing_block_impl(multi_heap_handle_t heap, void *ptr);
+
+/* The check of one block's canaries (allocated) or fill (free, Comprehensive)
+ * during multi_heap_check(); prints what is wrong when print_errors. */
+bool heapcaps_poison_check_block(void *payload, size_t size, bool used, bool print_errors,
+                                 heapcaps_heap_fault_t *fault);
+/* True if the fault is poisoning damage (already printed by the check). */
+bool heapcaps_poison_fault_printed(const heapcaps_heap_fault_t *fault);
+#else
+static inline bool heapcaps_poison_fault_printed(const heapcaps_heap_fault_t *fault)
+{
+    (void)fault;
+    return false;
+}
+#endif
 
 static inline tlsf_t *core_of(multi_heap_handle_t heap)
 {
@@ -76,9 +136,9 @@ TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
     heap->free_bytes += tlsf_ops_free(core_of(heap), p) + TLSF_WORD;
 }
 
-/* multi_heap_malloc() for a non-NULL heap; the lock path is out of line, so
- * a heap without a lock pays nothing for locking. */
-TLSF_HOT void *heapcaps_mh_malloc(multi_heap_handle_t heap, size_t size)
+/* multi_heap_malloc() for a non-NULL heap, without poisoning; the lock path
+ * is out of line, so a heap without a lock pays nothing for locking. */
+TLSF_HOT void *mh_malloc_fast(multi_heap_handle_t heap, size_t size)
 {
     if (heap->lock) {
         return heapcaps_mh_malloc_locked(heap, size);
@@ -86,8 +146,8 @@ TLSF_HOT void *heapcaps_mh_malloc(multi_heap_handle_t heap, size_t size)
     return malloc_unlocked(heap, size);
 }
 
-/* multi_heap_free() for a non-NULL heap and pointer. */
-TLSF_HOT void heapcaps_mh_free(multi_heap_handle_t heap, void *p)
+/* multi_heap_free() for a non-NULL heap and pointer, without poisoning. */
+TLSF_HOT void mh_free_fast(multi_heap_handle_t heap, void *p)
 {
     if (heap->lock) {
         heapcaps_mh_free_locked(heap, p);
@@ -95,5 +155,29 @@ TLSF_HOT void heapcaps_mh_free(multi_heap_handle_t heap, void *p)
         free_unlocked(heap, p);
     }
 }
+
+/* What heap_caps calls: the fast paths inline, or, with poisoning, the
+ * poisoning layer's public functions. */
+#ifdef MULTI_HEAP_POISONING
+static inline void *heapcaps_mh_malloc(multi_heap_handle_t heap, size_t size)
+{
+    return multi_heap_malloc(heap, size);
+}
+
+static inline void heapcaps_mh_free(multi_heap_handle_t heap, void *p)
+{
+    multi_heap_free(heap, p);
+}
+#else
+TLSF_HOT void *heapcaps_mh_malloc(multi_heap_handle_t heap, size_t size)
+{
+    return mh_malloc_fast(heap, size);
+}
+
+TLSF_HOT void heapcaps_mh_free(multi_heap_handle_t heap, void *p)
+{
+    mh_free_fast(heap, p);
+}
+#endif
 
 #endif /* HEAPCAPS_MULTI_HEAP_OPS_H */

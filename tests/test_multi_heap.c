@@ -130,7 +130,8 @@ static void fresh_heap_has_one_free_block_and_exact_figures(void **state)
     assert_int_equal(info.free_blocks, 1);
     assert_int_equal(info.total_blocks, 1);
     assert_int_equal(info.total_free_bytes, info.minimum_free_bytes);
-    assert_int_equal(info.total_free_bytes, f->size - heapcaps_multi_heap_overhead(f->heap));
+    assert_int_equal(info.total_free_bytes,
+                     test_less_poison(f->size - heapcaps_multi_heap_overhead(f->heap)));
     /* The one free block's payload is the free bytes less its header. */
     assert_int_equal(info.largest_free_block, info.total_free_bytes - WORD);
     assert_accounting_exact(f->heap, f->size);
@@ -189,7 +190,12 @@ static void malloc_returns_word_aligned_memory_inside_the_heap(void **state)
         assert_true(p > (char *)f->region && p + size <= (char *)f->region + f->size);
         memset(p, 0x5A, size);
         assert_true(multi_heap_get_allocated_size(f->heap, p) >= size);
-        assert_int_equal(multi_heap_get_allocated_size(f->heap, p) % WORD, 0);
+        if (TEST_POISON) {
+            /* Poisoned: exactly the bytes before the tail canary. */
+            assert_int_equal(multi_heap_get_allocated_size(f->heap, p), size);
+        } else {
+            assert_int_equal(multi_heap_get_allocated_size(f->heap, p) % WORD, 0);
+        }
     }
     assert_heap_intact(f->heap);
 }
@@ -212,7 +218,7 @@ static void exhausted_heap_returns_null_and_stays_intact(void **state)
         multi_heap_free(f->heap, blocks[i]);
     }
     assert_int_equal(multi_heap_free_size(f->heap),
-                     f->size - heapcaps_multi_heap_overhead(f->heap));
+                     test_less_poison(f->size - heapcaps_multi_heap_overhead(f->heap)));
 }
 
 static void half_the_heap_twice_fails_then_succeeds_after_free(void **state)
@@ -367,7 +373,10 @@ static void allocation_takes_its_block_and_one_header_word(void **state)
     fixture_t *f = *state;
     size_t before = multi_heap_free_size(f->heap);
     void *p = multi_heap_malloc(f->heap, 256);
-    assert_int_equal(multi_heap_free_size(f->heap), before - 256 - WORD);
+    assert_int_equal(multi_heap_get_full_block_size(f->heap, p),
+                     (256 + TEST_POISON + WORD - 1) & ~(WORD - 1));
+    assert_int_equal(multi_heap_free_size(f->heap),
+                     before - multi_heap_get_full_block_size(f->heap, p) - WORD);
     multi_heap_free(f->heap, p);
     assert_int_equal(multi_heap_free_size(f->heap), before);
 }
@@ -381,8 +390,9 @@ static void get_info_counts_exactly_the_requested_bytes(void **state)
     multi_heap_info_t after;
     multi_heap_get_info(f->heap, &after);
     assert_int_equal(after.allocated_blocks, 1);
-    assert_int_equal(after.total_allocated_bytes, 32);
-    assert_int_equal(after.total_free_bytes, before.total_free_bytes - 32 - WORD);
+    size_t block = multi_heap_get_full_block_size(f->heap, p);
+    assert_int_equal(after.total_allocated_bytes, block - TEST_POISON);
+    assert_int_equal(after.total_free_bytes, before.total_free_bytes - block - WORD);
     assert_true(after.minimum_free_bytes < before.minimum_free_bytes);
     assert_true(after.minimum_free_bytes > 0);
     multi_heap_free(f->heap, p);
@@ -430,11 +440,12 @@ static void reset_minimum_returns_old_mark_and_restore_only_lowers(void **state)
     size_t low = multi_heap_minimum_free_size(f->heap);
     size_t now = multi_heap_free_size(f->heap);
     assert_true(low < now);
-    assert_int_equal(multi_heap_reset_minimum_free_bytes(f->heap), low);
+    /* Reset and restore take the raw figure (without the poisoning adjustment). */
+    assert_int_equal(multi_heap_reset_minimum_free_bytes(f->heap), low + TEST_POISON);
     assert_int_equal(multi_heap_minimum_free_size(f->heap), now);
-    multi_heap_restore_minimum_free_bytes(f->heap, now + 100);
+    multi_heap_restore_minimum_free_bytes(f->heap, now + TEST_POISON + 100);
     assert_int_equal(multi_heap_minimum_free_size(f->heap), now);
-    multi_heap_restore_minimum_free_bytes(f->heap, low);
+    multi_heap_restore_minimum_free_bytes(f->heap, low + TEST_POISON);
     assert_int_equal(multi_heap_minimum_free_size(f->heap), low);
     assert_int_equal(multi_heap_reset_minimum_free_bytes(NULL), 0);
     multi_heap_restore_minimum_free_bytes(NULL, 0);
@@ -459,7 +470,7 @@ static void free_merges_with_both_neighbours(void **state)
     void *a = multi_heap_malloc(f->heap, 100);
     void *b = multi_heap_malloc(f->heap, 100);
     void *c = multi_heap_malloc(f->heap, 100);
-    size_t block = multi_heap_get_allocated_size(f->heap, a);
+    size_t block = multi_heap_get_full_block_size(f->heap, a);
     multi_heap_info_t info;
     multi_heap_get_info(f->heap, &info);
     void *rest = multi_heap_malloc(f->heap, info.largest_free_block); /* nothing else is free */
@@ -472,7 +483,7 @@ static void free_merges_with_both_neighbours(void **state)
     multi_heap_get_info(f->heap, &info);
     assert_int_equal(info.free_blocks, 1);
     /* One block spanning all three, their two inner headers included. */
-    size_t span = 3 * block + 2 * WORD;
+    size_t span = 3 * block + 2 * WORD - TEST_POISON;
     assert_int_equal(info.largest_free_block, span);
     assert_ptr_equal(multi_heap_malloc(f->heap, span), a);
     multi_heap_free(f->heap, a);
@@ -527,21 +538,43 @@ static void failed_realloc_keeps_the_block_and_its_contents(void **state)
     assert_heap_intact(f->heap);
 }
 
+/* Comprehensive poisoning never resizes in place: the block moves and its
+ * data comes along. */
+static void realloc_moves_keeping(multi_heap_handle_t heap, unsigned char **a, size_t kept,
+                                  size_t size)
+{
+    memset(*a, 0x42, kept);
+    unsigned char *moved = multi_heap_realloc(heap, *a, size);
+    assert_non_null(moved);
+    assert_ptr_not_equal(moved, *a);
+    for (size_t i = 0; i < kept; ++i) {
+        assert_int_equal(moved[i], 0x42);
+    }
+    *a = moved;
+}
+
 static void realloc_shrinks_in_place(void **state)
 {
     fixture_t *f = *state;
-    void *a = multi_heap_malloc(f->heap, 128);
+    unsigned char *a = multi_heap_malloc(f->heap, 128);
     void *guard = multi_heap_malloc(f->heap, 16);
-    assert_ptr_equal(multi_heap_realloc(f->heap, a, 64), a);
-    assert_ptr_equal(multi_heap_realloc(f->heap, a, 32), a);
-    multi_heap_info_t info;
-    multi_heap_get_info(f->heap, &info);
-    assert_int_equal(info.allocated_blocks, 2);
-    assert_int_equal(info.free_blocks, 2);
-    assert_int_equal(info.total_allocated_bytes,
-                     32 + multi_heap_get_allocated_size(f->heap, guard));
+    if (TEST_COMPREHENSIVE) {
+        realloc_moves_keeping(f->heap, &a, 64, 64);
+        realloc_moves_keeping(f->heap, &a, 32, 32);
+    } else {
+        assert_ptr_equal(multi_heap_realloc(f->heap, a, 64), a);
+        assert_ptr_equal(multi_heap_realloc(f->heap, a, 32), a);
+        multi_heap_info_t info;
+        multi_heap_get_info(f->heap, &info);
+        assert_int_equal(info.allocated_blocks, 2);
+        assert_int_equal(info.free_blocks, 2);
+        assert_int_equal(info.total_allocated_bytes,
+                         multi_heap_get_full_block_size(f->heap, a) - TEST_POISON +
+                             multi_heap_get_full_block_size(f->heap, guard) - TEST_POISON);
+    }
     multi_heap_free(f->heap, a);
     multi_heap_free(f->heap, guard);
+    multi_heap_info_t info;
     multi_heap_get_info(f->heap, &info);
     assert_int_equal(info.free_blocks, 1);
     assert_accounting_exact(f->heap, f->size);
@@ -555,7 +588,11 @@ static void realloc_grows_in_place_into_a_free_successor(void **state)
     void *guard = multi_heap_malloc(f->heap, 16);
     memset(a, 0x42, 64);
     multi_heap_free(f->heap, b);
-    assert_ptr_equal(multi_heap_realloc(f->heap, a, 200), a);
+    if (TEST_COMPREHENSIVE) {
+        realloc_moves_keeping(f->heap, &a, 64, 200);
+    } else {
+        assert_ptr_equal(multi_heap_realloc(f->heap, a, 200), a);
+    }
     for (int i = 0; i < 64; ++i) {
         assert_int_equal(a[i], 0x42);
     }
@@ -706,7 +743,7 @@ static void aligned_alloc_offs_aligns_pointer_plus_offset(void **state)
         multi_heap_free(f->heap, live[i]);
     }
     assert_int_equal(multi_heap_free_size(f->heap),
-                     f->size - heapcaps_multi_heap_overhead(f->heap));
+                     test_less_poison(f->size - heapcaps_multi_heap_overhead(f->heap)));
 }
 
 static void aligned_alloc_larger_than_the_heap_fails_cleanly(void **state)
@@ -746,9 +783,16 @@ static void allocated_size_is_zero_for_null_and_full_size_matches(void **state)
     assert_int_equal(multi_heap_get_allocated_size(f->heap, NULL), 0);
     assert_int_equal(multi_heap_get_full_block_size(f->heap, NULL), 0);
     void *p = multi_heap_malloc(f->heap, 10);
-    assert_int_equal(multi_heap_get_allocated_size(f->heap, p), 3 * WORD > 12 ? 3 * WORD : 12);
-    assert_int_equal(multi_heap_get_full_block_size(f->heap, p),
-                     multi_heap_get_allocated_size(f->heap, p));
+    if (TEST_POISON) {
+        /* The bytes before the tail canary; the block holds head and tail too. */
+        assert_int_equal(multi_heap_get_allocated_size(f->heap, p), 10);
+        assert_int_equal(multi_heap_get_full_block_size(f->heap, p),
+                         (10 + TEST_POISON + WORD - 1) & ~(WORD - 1));
+    } else {
+        assert_int_equal(multi_heap_get_allocated_size(f->heap, p), 3 * WORD > 12 ? 3 * WORD : 12);
+        assert_int_equal(multi_heap_get_full_block_size(f->heap, p),
+                         multi_heap_get_allocated_size(f->heap, p));
+    }
     multi_heap_free(f->heap, p);
 }
 
@@ -824,8 +868,9 @@ static void dump_prints_the_heap_then_one_line_per_block(void **state)
     snprintf(expected, sizeof(expected),
              "Showing data for heap: %p \nBlock %p data, size: %d bytes, Free: No \n"
              "Block %p data, size: %d bytes, Free: Yes \n",
-             (void *)f->heap, a, 64, (void *)((char *)a + 64 + WORD),
-             (int)(multi_heap_free_size(f->heap) - WORD));
+             (void *)f->heap, TEST_MH_BLOCK(a), (int)multi_heap_get_full_block_size(f->heap, a),
+             (void *)((char *)TEST_MH_BLOCK(a) + multi_heap_get_full_block_size(f->heap, a) + WORD),
+             (int)(test_raw_free(f->heap) - WORD));
     assert_string_equal(out, expected);
     multi_heap_free(f->heap, a);
     multi_heap_dump(NULL);

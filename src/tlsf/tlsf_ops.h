@@ -286,6 +286,17 @@ static inline bool tlsf_ops_is_allocated(const tlsf_t *t, const void *ptr)
     return !(header & TLSF_BLOCK_FREE) && (header & ~TLSF_FLAGS) <= room;
 }
 
+/* A merge leaves the absorbed header and links (and the footer before them)
+ * inside the merged free block. A build that keeps free memory filled with
+ * a pattern (Comprehensive poisoning) refills those bytes, so that only the
+ * free block's own header, links and footer differ from the pattern. */
+#ifdef CONFIG_HEAP_POISONING_COMPREHENSIVE
+#define TLSF_FREE_FILL              0xFE
+#define tlsf_absorbed(start, bytes) heapcaps_fill((start), TLSF_FREE_FILL, (bytes))
+#else
+#define tlsf_absorbed(start, bytes) ((void)0)
+#endif
+
 /* Free an allocated block, merging it with free neighbours. Returns the
  * block's payload size. */
 TLSF_HOT size_t tlsf_ops_free(tlsf_t *t, void *ptr)
@@ -297,12 +308,14 @@ TLSF_HOT size_t tlsf_ops_free(tlsf_t *t, void *ptr)
     if (tlsf_block_is_free(next)) {
         tlsf_list_remove(t, next);
         size += TLSF_WORD + tlsf_block_size(next);
+        tlsf_absorbed(next, sizeof(tlsf_block_t));
         next = tlsf_block_after(block, size);
     }
     if (tlsf_block_prev_is_free(block)) {
         tlsf_block_t *prev = tlsf_block_prev(block);
         tlsf_list_remove(t, prev);
         size += TLSF_WORD + tlsf_block_size(prev);
+        tlsf_absorbed(tlsf_block_footer_before(block), 2 * TLSF_WORD);
         block = prev;
     }
     tlsf_block_set_free(block, size, next);
@@ -324,6 +337,7 @@ static inline void tlsf_trim_tail(tlsf_t *t, tlsf_block_t *block, size_t s)
     if (tlsf_block_is_free(next)) {
         tlsf_list_remove(t, next);
         rest_size += TLSF_WORD + tlsf_block_size(next);
+        tlsf_absorbed(next, sizeof(tlsf_block_t));
         next = tlsf_block_after(rest, rest_size);
     }
     block->header = s | (block->header & TLSF_PREV_FREE);
