@@ -184,6 +184,21 @@ void *heap_caps_calloc_base(size_t n, size_t size, uint32_t caps);
 void *heap_caps_realloc_base(void *ptr, size_t size, uint32_t caps);
 void *heap_caps_aligned_alloc_base(size_t alignment, size_t size, uint32_t caps);
 
+#ifdef CONFIG_HEAP_USE_HOOKS
+/**
+ * Optional, defined by the application: called after every successful
+ * allocation with the pointer returned, the size and caps after the heap's
+ * adjustments (rounding, hardware alignment). It must not allocate, block,
+ * log or take locks.
+ */
+HEAP_IRAM_ATTR void esp_heap_trace_alloc_hook(void *ptr, size_t size, uint32_t caps)
+    __attribute__((weak));
+
+/** Optional, defined by the application: called after every heap_caps_free()
+ *  of a non-NULL pointer, with that pointer. Same restrictions. */
+HEAP_IRAM_ATTR void esp_heap_trace_free_hook(void *ptr) __attribute__((weak));
+#endif
+
 #ifdef __cplusplus
 }
 #endif
