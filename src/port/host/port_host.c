@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "heapcaps/host.h"
 #include "heapcaps/lock.h"
 #include "heapcaps/log.h"
 #include "port/port.h"
@@ -46,8 +47,22 @@ void heapcaps_port_unlock(void *lock)
     pthread_mutex_unlock(lock);
 }
 
+static _Atomic long meta_allocs_left = -1; /* < 0: no failure injected */
+
+void heapcaps_host_fail_meta_alloc_after(long count)
+{
+    meta_allocs_left = count;
+}
+
 void *heapcaps_port_meta_alloc(size_t bytes)
 {
+    long left = meta_allocs_left;
+    if (left == 0) {
+        return NULL;
+    }
+    if (left > 0) {
+        meta_allocs_left = left - 1;
+    }
     return malloc(bytes);
 }
 
