@@ -41,6 +41,9 @@
 #   --build-prefix P     build directories P-m32 and P-m64 (default: <repo>/build-bench).
 #   --allocator-sources "a.c;b.c"   build bench/ alone against these sources instead of the
 #                        project's heapcaps library (to test the harness with a stand-in).
+#   --poisoning LEVEL    build the library with -DHEAPCAPS_POISONING=LEVEL (basic, light,
+#                        comprehensive; default basic) to measure a corruption-detection level;
+#                        use with its own --build-prefix.
 #   --no-build           reuse existing build directories.
 #   --report DIR         only print the tables again from the raw outputs in DIR.
 # Needs: cmake, gcc with -m32 support, valgrind (callgrind_annotate), readelf, bash >= 4.3.
@@ -63,6 +66,7 @@ BUILD_PREFIX="$ROOT/build-bench"
 ALLOCATOR_SOURCES=""
 BUILD=1
 REPORT=0
+POISONING=basic
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 log() { echo "run.sh: $*" >&2; }
@@ -81,6 +85,7 @@ while (($#)); do
     --out) OUT=$2; shift ;;
     --build-prefix) BUILD_PREFIX=$2; shift ;;
     --allocator-sources) ALLOCATOR_SOURCES=$2; shift ;;
+    --poisoning) POISONING=$2; shift ;;
     --no-build) BUILD=0 ;;
     --report) REPORT=1; OUT=$2; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -113,7 +118,7 @@ build_abi() {
   elif grep -qs 'add_subdirectory(bench)' "$ROOT/CMakeLists.txt"; then
     src=$ROOT
     extra=(-DHEAPCAPS_BUILD_BENCH=ON -DHEAPCAPS_BUILD_TESTS=OFF -DHEAPCAPS_BUILD_TOOLS=OFF
-           -DHEAPCAPS_INSTALL=OFF)
+           -DHEAPCAPS_INSTALL=OFF "-DHEAPCAPS_POISONING=$POISONING")
   else
     src=$BENCH_DIR # standalone: bench/CMakeLists.txt adds the parent project itself
   fi

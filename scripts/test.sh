@@ -5,10 +5,15 @@
 #   scripts/test.sh [--quick] [--jobs N]
 #
 # In order, stopping at the first failure (non-zero exit status):
-#   gcc64        gcc, 64-bit, RelWithDebInfo (assertions on): build + ctest
+#   gcc64        gcc, 64-bit, RelWithDebInfo (assertions on): build + ctest,
+#                at each corruption-detection level: gcc64 (Basic, ESP-IDF's
+#                default configuration), gcc64-light and gcc64-comprehensive
+#                (with every other debugging feature on: HEAPCAPS_ALL_FEATURES)
 #   cmocka-m32   cmocka for -m32, built once by scripts/build-cmocka.sh
-#   gcc32        gcc -m32 against that cmocka: build + ctest
-#   clang-asan   clang with AddressSanitizer + UBSan: build + ctest
+#   gcc32*       gcc -m32 against that cmocka, the three levels
+#   clang-asan*  clang with AddressSanitizer + UBSan, the three levels
+#   view-asan    the sanitizer view (HEAPCAPS_SANITIZER_VIEW) under ASan
+#   view-valgrind  its Valgrind part: the sanitizer_view tests, gcc build
 #   install      cmake --install of the gcc64 build into build/install
 #   consumer-*   tests/consumer built against it with find_package and with
 #                pkg-config, and against the source tree with
@@ -19,7 +24,7 @@
 # Build trees are build/test-<name> and are reused (incremental builds).
 #
 # Options:
-#   --quick    only the gcc64 build and its tests
+#   --quick    only the gcc64 (Basic) build and its tests
 #   --jobs N   parallel jobs for builds and ctest (default 2)
 #
 # Adding a configuration is one line in main(): run_build NAME [VAR=VALUE...]
@@ -80,6 +85,9 @@ fail() {
 }
 
 # ------------------------------------------------------------------ steps
+# Extra ctest arguments for the next run_build (e.g. a label); reset after it.
+ctest_args=()
+
 # run_build NAME [VAR=VALUE...] [CMAKE_ARGS...]: configure build/test-NAME
 # (RelWithDebInfo unless CMAKE_ARGS say otherwise), build it, run ctest.
 # Leading VAR=VALUE words are environment settings for cmake (e.g. CC=clang).
@@ -101,12 +109,14 @@ run_build() {
         fail "$name" "build failed (build dir $dir)"
     banner "$name: ctest"
     log=$dir/ctest-summary.log
-    if ! (cd "$dir" && env "${envs[@]}" ctest --output-on-failure --no-tests=error -j "$jobs") |
+    if ! (cd "$dir" && env "${envs[@]}" ctest --output-on-failure --no-tests=error -j "$jobs" \
+        "${ctest_args[@]}") |
         tee "$log"; then
         fail "$name" "ctest: $(grep -E 'tests passed|tests failed' "$log" | tail -n 1 | sed 's/^ *//');$(
             sed -n 's/^[[:space:]]*[0-9]* - \(.*\)$/ \1/p' "$log" | tr -d '\n') (build dir $dir)"
     fi
     record "$name" "ok: $(grep -E 'tests passed' "$log" | tail -n 1 | sed 's/^ *//') ($(elapsed "$t0")s)"
+    ctest_args=()
 }
 
 # cmocka_for NAME CFLAGS...: make sure build/cmocka-NAME holds a cmocka
@@ -208,16 +218,38 @@ core_size() {
 main() {
     mkdir -p -- "$build"
 
-    # A new matrix dimension is a loop around run_build, e.g.
-    #   for level in basic light comprehensive; do
-    #       run_build "gcc64-poison-$level" CC=gcc "-DHEAPCAPS_POISONING=$level"
-    #   done
-
-    run_build gcc64 CC=gcc
+    # Corruption-detection levels: Basic is ESP-IDF's default configuration
+    # (no debugging feature); Light and Comprehensive are built with every
+    # other debugging feature on too (tracing, hooks, task tracking).
+    local -A level_args=(
+        [basic]=""
+        [light]="-DHEAPCAPS_ALL_FEATURES=ON"
+        [comprehensive]="-DHEAPCAPS_ALL_FEATURES=ON -DHEAPCAPS_POISONING=comprehensive"
+    )
+    local levels=(basic light comprehensive) level suffix
+    [[ $quick -eq 1 ]] && levels=(basic)
+    for level in "${levels[@]}"; do
+        suffix=${level/#basic/}
+        suffix=${suffix:+-$suffix}
+        # shellcheck disable=SC2086 # level_args holds lists of words
+        run_build "gcc64$suffix" CC=gcc ${level_args[$level]}
+    done
     if [[ $quick -eq 0 ]]; then
         cmocka_for m32 -m32
-        run_build gcc32 CC=gcc -DCMAKE_C_FLAGS=-m32 "-DHEAPCAPS_CMOCKA_PREFIX=$build/cmocka-m32"
-        run_build clang-asan CC=clang -DHEAPCAPS_SANITIZE=ON
+        for level in "${levels[@]}"; do
+            suffix=${level/#basic/}
+            suffix=${suffix:+-$suffix}
+            # shellcheck disable=SC2086
+            run_build "gcc32$suffix" CC=gcc -DCMAKE_C_FLAGS=-m32 \
+                "-DHEAPCAPS_CMOCKA_PREFIX=$build/cmocka-m32" ${level_args[$level]}
+            # shellcheck disable=SC2086
+            run_build "clang-asan$suffix" CC=clang -DHEAPCAPS_SANITIZE=ON ${level_args[$level]}
+        done
+
+        # The sanitizer view: AddressSanitizer, and Valgrind memcheck.
+        run_build view-asan CC=clang -DHEAPCAPS_SANITIZE=ON -DHEAPCAPS_SANITIZER_VIEW=ON
+        ctest_args=(-L sanitizer_view)
+        run_build view-valgrind CC=gcc -DHEAPCAPS_SANITIZER_VIEW=ON
 
         install_build gcc64
         consumer_cmake package -DHEAPCAPS_CONSUMER_MODE=package "-DCMAKE_PREFIX_PATH=$build/install"

@@ -37,6 +37,8 @@ void heapcaps_task_track_free(heap_t *heap, void *block, void *user);
 /* After multi_heap_realloc() moved or resized old_user's block in `heap` to
  * block/user (the owner word was carried over). */
 void heapcaps_task_track_realloc(heap_t *heap, void *old_user, void *block, void *user);
+/* Forget every statistic (a reboot: the heaps' memory is not touched). */
+void heapcaps_task_tracking_reset(void);
 #else
 static inline void heapcaps_task_track_alloc(heap_t *heap, void *block, void *user)
 {
@@ -51,6 +53,9 @@ static inline void heapcaps_task_track_realloc(heap_t *heap, void *old_user, voi
 {
     (void)heap, (void)old_user, (void)block, (void)user;
 }
+static inline void heapcaps_task_tracking_reset(void)
+{
+}
 #endif
 
 /* ---- sanitizer view (sanitizer_view.c) --------------------------------- */
@@ -59,6 +64,12 @@ static inline void heapcaps_task_track_realloc(heap_t *heap, void *old_user, voi
 void heapcaps_view_alloc(void *user, size_t size);
 /* Before the block goes back: block and its full size (multi_heap's view). */
 void heapcaps_view_free(void *block, size_t block_size);
+/* A heap was registered over [start, start + size): all of it is the
+ * allocator's (inaccessible to the program) until blocks are handed out. */
+void heapcaps_view_heap_added(void *start, size_t size);
+/* The registry is being reset (boot, shutdown): every heap's memory becomes
+ * plain memory again and the blocks are forgotten. */
+void heapcaps_view_reset(void);
 #else
 static inline void heapcaps_view_alloc(void *user, size_t size)
 {
@@ -67,6 +78,13 @@ static inline void heapcaps_view_alloc(void *user, size_t size)
 static inline void heapcaps_view_free(void *block, size_t block_size)
 {
     (void)block, (void)block_size;
+}
+static inline void heapcaps_view_heap_added(void *start, size_t size)
+{
+    (void)start, (void)size;
+}
+static inline void heapcaps_view_reset(void)
+{
 }
 #endif
 
@@ -106,8 +124,13 @@ uint32_t heapcaps_trace_timestamp(void);
 void heapcaps_trace_alloc(void *p, size_t size, uint32_t timestamp, void *caller);
 /* A free (or the old pointer of a realloc) of non-NULL p. */
 void heapcaps_trace_free(void *p, void *caller);
+/* Forget the buffer, state and counters (a reboot of the emulated chip). */
+void heapcaps_trace_reset(void);
 #define HEAPCAPS_TRACE_CALLER() __builtin_return_address(0)
 #else
+static inline void heapcaps_trace_reset(void)
+{
+}
 static inline uint32_t heapcaps_trace_timestamp(void)
 {
     return 0;

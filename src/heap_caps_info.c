@@ -10,6 +10,7 @@
 #include "esp_heap_caps.h"
 #include "esp_system.h"
 #include "heap_caps_internal.h"
+#include "heapcaps/heap_caps_ext.h"
 #include "memory_layout.h"
 #include "multi_heap_ops.h"
 #include "port/port.h"
@@ -211,6 +212,19 @@ bool heap_caps_check_integrity(uint32_t caps, bool print_errors)
         }
     }
     return ok;
+}
+
+bool heapcaps_check_integrity_fault(uint32_t caps, heapcaps_heap_fault_t *fault)
+{
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap_selected(heap, caps) && !heapcaps_multi_heap_check_fault(heap->heap, fault)) {
+            return false;
+        }
+    }
+    if (fault) {
+        *fault = (heapcaps_heap_fault_t){NULL, NULL};
+    }
+    return true;
 }
 
 bool heap_caps_check_integrity_all(bool print_errors)

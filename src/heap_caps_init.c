@@ -8,6 +8,7 @@
 
 #include "esp_heap_caps.h"
 #include "esp_heap_caps_init.h"
+#include "heap_caps_debug.h"
 #include "heap_caps_internal.h"
 #include "memory_layout.h"
 #include "port/port.h"
@@ -61,6 +62,7 @@ static void register_range(heap_t *heap)
         heap->end > start ? multi_heap_register((void *)start, (size_t)(heap->end - start)) : NULL;
     if (heap->heap) {
         heap->start = start;
+        heapcaps_view_heap_added((void *)start, (size_t)(heap->end - start));
     }
 }
 
@@ -110,6 +112,7 @@ void heap_caps_init(void)
         const uint32_t needed = MALLOC_CAP_8BIT | MALLOC_CAP_INTERNAL;
         if (pending[i].heap && (pending[i].all_caps & needed) == needed) {
             permanent = multi_heap_malloc(pending[i].heap, count * sizeof(heap_t));
+            heapcaps_view_alloc(permanent, count * sizeof(heap_t)); /* an allocated block */
         }
     }
     if (!permanent && count) {

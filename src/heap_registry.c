@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "heap_caps_debug.h"
 #include "heap_caps_internal.h"
 #include "heap_caps_private.h"
 #include "memory_layout.h"
@@ -440,6 +441,7 @@ bool heapcaps_startup_done(void)
 
 void heapcaps_registry_reset(void)
 {
+    heapcaps_view_reset(); /* the heaps' memory is plain memory again */
     /* Locks live in the heaps' descriptors; release them before the memory goes. */
     for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
         if (heap->heap) {
@@ -455,6 +457,8 @@ void heapcaps_registry_reset(void)
         retired_tables = next;
     }
     heapcaps_startup_over = false;
+    heapcaps_task_tracking_reset();
+    heapcaps_trace_reset();
     heapcaps_heap_caps_reset_settings();
     fast_facts_update();
 }

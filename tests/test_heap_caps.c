@@ -448,14 +448,33 @@ static void largest_free_block_can_be_allocated(void **state)
     }
 }
 
+static bool count_heap(walker_heap_into_t heap, walker_block_info_t block, void *user)
+{
+    (void)heap, (void)block;
+    ++*(size_t *)user;
+    return false; /* one block is enough: on to the next heap */
+}
+
+/* Number of heaps with all of `caps`. */
+static size_t count_heaps(uint32_t caps)
+{
+    size_t count = 0;
+    heap_caps_walk(caps, count_heap, &count);
+    return count;
+}
+
 static void info_sums_the_matching_heaps(void **state)
 {
     (void)state;
     void *p = heap_caps_malloc(1000, MALLOC_CAP_8BIT);
     multi_heap_info_t info;
     heap_caps_get_info(&info, MALLOC_CAP_8BIT);
-    assert_int_equal(info.total_free_bytes, heap_caps_get_free_size(MALLOC_CAP_8BIT));
-    assert_int_equal(info.minimum_free_bytes, heap_caps_get_minimum_free_size(MALLOC_CAP_8BIT));
+    /* heap_caps_get_info() takes the owner word off each heap's free figures. */
+    size_t heaps = count_heaps(MALLOC_CAP_8BIT);
+    assert_int_equal(info.total_free_bytes + heaps * TEST_OWNER_WORD,
+                     heap_caps_get_free_size(MALLOC_CAP_8BIT));
+    assert_int_equal(info.minimum_free_bytes + heaps * TEST_OWNER_WORD,
+                     heap_caps_get_minimum_free_size(MALLOC_CAP_8BIT));
     assert_int_equal(info.largest_free_block, heap_caps_get_largest_free_block(MALLOC_CAP_8BIT));
     assert_true(info.allocated_blocks >= 2); /* ours, and the heap descriptors */
     assert_int_equal(info.total_blocks, info.allocated_blocks + info.free_blocks);
@@ -482,11 +501,15 @@ static void print_heap_info_uses_esp_idf_format(void **state)
              "    largest_free_block %d alloc_blocks %d free_blocks %d total_blocks %d\n"
              "  Totals:\n"
              "    free %d allocated %d min_free %d largest_free_block %d\n",
-             (unsigned)(uintptr_t)(arena + RTC), 0x4000, (int)info.total_free_bytes,
+             /* the heap's own figures: the totals take the owner word off them */
+             (unsigned)(uintptr_t)(arena + RTC), 0x4000,
+             (int)(info.total_free_bytes + TEST_OWNER_WORD),
+             (int)(info.total_allocated_bytes + info.allocated_blocks * TEST_OWNER_WORD),
+             (int)(info.minimum_free_bytes + TEST_OWNER_WORD),
+             (int)(info.largest_free_block + TEST_OWNER_WORD), (int)info.allocated_blocks,
+             (int)info.free_blocks, (int)info.total_blocks, (int)info.total_free_bytes,
              (int)info.total_allocated_bytes, (int)info.minimum_free_bytes,
-             (int)info.largest_free_block, (int)info.allocated_blocks, (int)info.free_blocks,
-             (int)info.total_blocks, (int)info.total_free_bytes, (int)info.total_allocated_bytes,
-             (int)info.minimum_free_bytes, (int)info.largest_free_block);
+             (int)info.largest_free_block);
     assert_string_equal(out, expected);
 }
 
@@ -569,13 +592,24 @@ static void integrity_check_finds_a_damaged_block(void **state)
     size_t *p = heap_caps_malloc(64, MALLOC_CAP_8BIT);
     void *guard = heap_caps_malloc(64, MALLOC_CAP_8BIT);
     assert_true(heap_caps_check_integrity(MALLOC_CAP_8BIT, false));
-    size_t saved = p[-1];
-    p[-1] = (size_t)0xFF000000u;
+    heapcaps_heap_fault_t fault = {p, "stale"};
+    assert_true(heapcaps_check_integrity_fault(MALLOC_CAP_8BIT, &fault));
+    assert_null(fault.address);
+    assert_null(fault.problem);
+    size_t *size_word = (size_t *)TEST_HC_BLOCK(p) - 1;
+    size_t saved = *size_word;
+    *size_word = (size_t)0xFF000000u;
+    /* The extension names the damaged word. */
+    assert_false(heapcaps_check_integrity_fault(MALLOC_CAP_8BIT, &fault));
+    assert_ptr_equal(fault.address, size_word);
+    assert_non_null(fault.problem);
+    assert_false(heapcaps_check_integrity_fault(MALLOC_CAP_8BIT, NULL));
+    assert_true(heapcaps_check_integrity_fault(MALLOC_CAP_RTCRAM, NULL));
     assert_false(heap_caps_check_integrity(MALLOC_CAP_8BIT, false));
     assert_false(heap_caps_check_integrity_all(false));
     assert_false(heap_caps_check_integrity_addr((intptr_t)p, false));
     assert_true(heap_caps_check_integrity(MALLOC_CAP_RTCRAM, false));
-    p[-1] = saved;
+    *size_word = saved;
     assert_true(heap_caps_check_integrity_addr((intptr_t)p, false));
     assert_false(heap_caps_check_integrity_addr((intptr_t)arena + SPARE, false));
     heap_caps_free(p);

@@ -1464,7 +1464,7 @@ static void runtime_region_takes_the_caps_of_its_chip_region(void **state)
 static void extra_heaps_on(const chip_t *chip)
 {
     boot_default(chip);
-    enum { HEAPS = 64, HEAP_SIZE = 512 };
+    enum { HEAPS = 64, HEAP_SIZE = 768 }; /* room for the blocks with owner word and poisoning */
     char *area = heap_caps_malloc(HEAPS * HEAP_SIZE, MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
     CHECK(area != NULL);
     const uint32_t caps[3] = {CUSTOM_CAP, 0, 0};

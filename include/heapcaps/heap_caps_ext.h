@@ -8,6 +8,9 @@
 #define HEAPCAPS_HEAP_CAPS_EXT_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "heapcaps/multi_heap_ext.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,6 +24,15 @@ extern "C" {
  * emulator restores it. Returns the previous setting.
  */
 bool heapcaps_set_abort_on_alloc_failure(bool abort_on_failure);
+
+/**
+ * heap_caps_check_integrity() that says what is wrong (esp-idf#1316): checks
+ * the heaps `caps` selects (as heap_caps_check_integrity() does, printing
+ * nothing) and returns true if all are intact; else false with the first
+ * damaged address and what is wrong there in *fault (if not NULL). Never
+ * follows a damaged size or link out of a heap, never loops.
+ */
+bool heapcaps_check_integrity_fault(uint32_t caps, heapcaps_heap_fault_t *fault);
 
 #ifdef __cplusplus
 }

@@ -283,7 +283,8 @@ static inline bool tlsf_ops_is_allocated(const tlsf_t *t, const void *ptr)
         return false;
     }
     size_t header = tlsf_block_from_payload(ptr)->header;
-    return !(header & TLSF_BLOCK_FREE) && (header & ~TLSF_FLAGS) <= room;
+    size_t size = header & ~TLSF_FLAGS;
+    return !(header & TLSF_BLOCK_FREE) && size <= room && size >= TLSF_MIN_PAYLOAD;
 }
 
 /* A merge leaves the absorbed header and links (and the footer before them)
