@@ -80,6 +80,11 @@ static inline void assert_heap_intact(multi_heap_handle_t heap)
 #else
 #define TEST_COMPREHENSIVE 0
 #endif
+#ifdef HEAPCAPS_SANITIZER_VIEW
+#define TEST_SANITIZER_VIEW 1 /* heap_caps_realloc always moves */
+#else
+#define TEST_SANITIZER_VIEW 0
+#endif
 
 /* The block (as multi_heap_walk() and heap_caps_walk() report it) of a
  * multi_heap pointer and of a heap_caps pointer. */
