@@ -1,7 +1,7 @@
 /*
  * heap_task_tracking.c — per-task heap statistics (CONFIG_HEAP_TASK_TRACKING):
  * the owner word of every heap_caps block, what each task holds in each heap,
- * the esp_heap_task_info.h API and its printouts (debug.md §5, api.md §7).
+ * the esp_heap_task_info.h API and its printouts (docs/task_tracking.md).
  *
  * State, under one recursive port lock:
  * - the tasks, sorted by descending handle (so the pseudo-task of allocations
@@ -42,14 +42,6 @@
 #include "port/port.h"
 
 #define TAG "heap_task_tracking"
-
-/* Bytes before what multi_heap_malloc() returns inside a TLSF payload: the
- * poison head ([head canary 4][alloc_size 4], debug.md §1.2) when poisoning. */
-#ifdef MULTI_HEAP_POISONING
-#define POISON_HEAD ((size_t)8)
-#else
-#define POISON_HEAD ((size_t)0)
-#endif
 
 /* Name of the pseudo-task that owns allocations made without a task. */
 #define PRE_SCHEDULER_NAME "Pre-scheduler"
@@ -908,7 +900,7 @@ static bool legacy_block(void *payload, size_t block_size, int used, void *user)
     if (!used) {
         return true;
     }
-    char *block = (char *)payload + POISON_HEAD;
+    char *block = (char *)payload + MULTI_HEAP_POISON_HEAD;
     void *owner = owner_of(block);
     size_t size = multi_heap_get_allocated_size(walk->heap, block);
     if (params->totals) {

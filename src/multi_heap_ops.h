@@ -32,6 +32,14 @@
 #define MULTI_HEAP_POISONING_SLOW 1
 #endif
 
+/* Bytes between a block's payload (what multi_heap_walk() reports) and the
+ * pointer multi_heap_malloc() returns: the poisoning head, if any. */
+#ifdef MULTI_HEAP_POISONING
+#define MULTI_HEAP_POISON_HEAD ((size_t)8)
+#else
+#define MULTI_HEAP_POISON_HEAD ((size_t)0)
+#endif
+
 struct multi_heap_info {
     void *lock;
     size_t free_bytes;

@@ -1,6 +1,6 @@
 /*
  * test_heap_hooks.c — esp_heap_trace_alloc_hook() and esp_heap_trace_free_hook()
- * (spec api.md §1.3) on an emulated ESP32: which calls reach them, with
+ * on an emulated ESP32: which calls reach them, with
  * which pointer, size and caps, and in which order for realloc.
  *
  * The test defines both hooks; its strong definitions replace the weak

@@ -1,7 +1,7 @@
 /*
  * test_heap_trace.c — standalone heap tracing (esp_heap_trace.h) on an
- * emulated ESP32: ESP-IDF's on-target tracing cases (spec tests.md §3) and
- * the rest of the behaviour of spec debug.md §4 — every allocation entry
+ * emulated ESP32: ESP-IDF's on-target tracing cases, written anew, and the
+ * rest of ESP-IDF's documented tracing behaviour — every allocation entry
  * point traced exactly once, the state machine and its errors, both modes,
  * the full buffer, realloc, the hash map, the recorded callers and the dump
  * format, line by line.
@@ -968,7 +968,7 @@ static void hash_map_counts_hits_and_misses(void **state)
     assert_int_equal(s.total_hashmap_miss, 0);
 }
 
-/* ESP-IDF's bucket of an address (spec debug.md §4.5), on the chip address. */
+/* ESP-IDF's bucket of an address, on the chip address. */
 static size_t bucket_of(const void *p)
 {
     uint32_t a = (uint32_t)chip(p);

@@ -5,8 +5,8 @@
  * sizes), frees and reallocs by other threads, threads that end, the stat
  * getters and their arrays, the legacy per-task walk, every printout line by
  * line, and the owner word as heap_caps_get_allocated_size() and
- * heap_caps_walk() see it. ESP-IDF's test_task_tracking.c cases (spec
- * tests.md §3) are among them.
+ * heap_caps_walk() see it. ESP-IDF's on-target task-tracking cases are
+ * among them, written anew.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -47,7 +47,7 @@
 #define POISON_OVERHEAD ((size_t)0)
 #endif
 
-/* ESP32 memory types (spec/layouts.md §1): OR of the three caps words. */
+/* ESP32 memory types: OR of the three caps words. */
 #define ESP32_DRAM_CAPS  0x180Eu
 #define ESP32_IRAM_CAPS  0x803u
 #define ESP32_DIRAM_CAPS 0x180Fu
