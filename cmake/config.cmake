@@ -48,3 +48,31 @@ configure_file(${PROJECT_SOURCE_DIR}/cmake/config.h.in
 message(STATUS "heapcaps: poisoning ${HEAPCAPS_POISONING}, tracing ${HEAPCAPS_TRACING}, "
                "hooks ${HEAPCAPS_HOOKS}, task tracking ${HEAPCAPS_TASK_TRACKING}, "
                "sanitizer view ${HEAPCAPS_SANITIZER_VIEW}")
+
+# The default configuration (ESP-IDF's): for the heapcaps program, which
+# models a device (src/CMakeLists.txt), when this build's is another.
+set(HEAPCAPS_CONFIG_IS_DEFAULT OFF)
+if(HEAPCAPS_POISONING STREQUAL "basic" AND NOT HEAPCAPS_TRACING AND NOT HEAPCAPS_HOOKS AND
+   NOT HEAPCAPS_TASK_TRACKING AND NOT HEAPCAPS_SANITIZER_VIEW)
+  set(HEAPCAPS_CONFIG_IS_DEFAULT ON)
+endif()
+set(HEAPCAPS_DEFAULT_CONFIG_INCLUDE ${PROJECT_BINARY_DIR}/default-config/include)
+function(heapcaps_write_default_config)
+  set(CONFIG_HEAP_POISONING_DISABLED 1)
+  set(CONFIG_HEAP_POISONING_LIGHT OFF)
+  set(CONFIG_HEAP_POISONING_COMPREHENSIVE OFF)
+  set(CONFIG_HEAP_TRACING OFF)
+  set(CONFIG_HEAP_TRACING_STANDALONE OFF)
+  set(CONFIG_HEAP_TRACE_HASH_MAP OFF)
+  set(CONFIG_HEAP_TRACE_HASH_MAP_SIZE 512)
+  set(CONFIG_HEAP_TRACING_STACK_DEPTH 2)
+  set(CONFIG_HEAP_USE_HOOKS OFF)
+  set(CONFIG_HEAP_TASK_TRACKING OFF)
+  set(CONFIG_HEAP_TRACK_DELETED_TASKS OFF)
+  set(HEAPCAPS_SANITIZER_VIEW OFF)
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/config.h.in
+                 ${HEAPCAPS_DEFAULT_CONFIG_INCLUDE}/heapcaps/config.h)
+endfunction()
+if(NOT HEAPCAPS_CONFIG_IS_DEFAULT)
+  heapcaps_write_default_config()
+endif()

@@ -225,6 +225,23 @@ static const char esp32_documented_log[] =
     "I () heap_init: At 3FFE4350 len 0001BCB0 (111 KiB): D/IRAM\n"
     "I () heap_init: At 4008944C len 00016BB4 (90 KiB): IRAM\n";
 
+/* The program models a device in ESP-IDF's default heap configuration,
+ * whatever debugging features the library under test was built with. */
+static void test_version_names_the_modelled_configuration(void **state)
+{
+    (void)state;
+    const char *args[] = {"--version", NULL};
+    run_t run = run_cli(args);
+    assert_int_equal(run.status, 0);
+    expect_text(&run, run.out, "heapcaps ");
+#ifdef HEAPCAPS_TEST_CLI_BUILD_CONFIG
+    expect_text(&run, run.out, "heap configuration: poisoning ");
+#else
+    expect_text(&run, run.out, "heap configuration: poisoning basic\n");
+#endif
+    run_free(&run);
+}
+
 static void test_default_boot_prints_the_documented_esp32_log(void **state)
 {
     (void)state;
@@ -485,6 +502,7 @@ static void test_demo_still_works(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_version_names_the_modelled_configuration, setup_cli),
         cmocka_unit_test_setup(test_default_boot_prints_the_documented_esp32_log, setup_cli),
         cmocka_unit_test_setup(test_table_has_every_capability_row_and_the_system_figures,
                                setup_cli),

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "heapcaps/config.h"
+
 #include "commands.h"
 
 static void usage(FILE *out)
@@ -29,6 +31,31 @@ static void usage(FILE *out)
             "Sizes accept a K or M suffix (1K = 1024).\n");
 }
 
+/* The heap configuration the program models (heapcaps/config.h of the
+ * library it is linked with: ESP-IDF's default unless the build said
+ * otherwise). */
+static const char *configuration(void)
+{
+    return "poisoning "
+#if defined(CONFIG_HEAP_POISONING_COMPREHENSIVE)
+           "comprehensive"
+#elif defined(CONFIG_HEAP_POISONING_LIGHT)
+           "light"
+#else
+           "basic"
+#endif
+#ifdef CONFIG_HEAP_TRACING_STANDALONE
+           ", tracing"
+#endif
+#ifdef CONFIG_HEAP_USE_HOOKS
+           ", hooks"
+#endif
+#ifdef CONFIG_HEAP_TASK_TRACKING
+           ", task tracking"
+#endif
+        ;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -36,7 +63,7 @@ int main(int argc, char **argv)
         return argc < 2 ? EXIT_STATUS_USAGE : EXIT_STATUS_OK;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("heapcaps %s\n", HEAPCAPS_VERSION);
+        printf("heapcaps %s\nheap configuration: %s\n", HEAPCAPS_VERSION, configuration());
         return EXIT_STATUS_OK;
     }
     if (!strcmp(argv[1], "boot")) {

@@ -1,6 +1,7 @@
-# Sources of the chip layouts and of the layout handling (included by src/CMakeLists.txt).
+# Sources of the chip layouts and of the layout handling, added to ${target}
+# (included by heapcaps_library() in src/CMakeLists.txt).
 # SPDX-License-Identifier: Apache-2.0
-target_sources(heapcaps PRIVATE
+target_sources(${target} PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/esp32.c
   ${CMAKE_CURRENT_LIST_DIR}/esp32s2.c
   ${CMAKE_CURRENT_LIST_DIR}/esp32s3.c
