@@ -20,6 +20,9 @@
 #                pkg-config, and against the source tree with
 #                add_subdirectory; each program is run
 #   example-*    examples/dma_cache built against build/install; its tests run
+#   cross        scripts/cross-build.sh: the library freestanding (bare-metal
+#                port) for Cortex-M3, Cortex-M4F, rv32imc and Xtensa lx106,
+#                -Werror, and what it needs from a C library
 #   core-size    scripts/core-size.sh (Cortex-M4 code size of the core)
 #   format       the C sources are as clang-format writes them
 # Build trees are build/test-<name> and are reused (incremental builds).
@@ -204,6 +207,14 @@ format_check() {
     record format "ok ($(elapsed "$t0")s)"
 }
 
+# cross: the library freestanding for every cross target (scripts/cross-build.sh).
+cross_build() {
+    local t0=$EPOCHREALTIME
+    banner "cross: scripts/cross-build.sh"
+    "$root/scripts/cross-build.sh" --jobs "$jobs" || fail cross "scripts/cross-build.sh failed"
+    record cross "ok: cortex-m3, cortex-m4f, rv32imc, xtensa-lx106 ($(elapsed "$t0")s)"
+}
+
 core_size() {
     local t0=$EPOCHREALTIME out
     banner "core-size: scripts/core-size.sh"
@@ -261,6 +272,7 @@ main() {
         consumer_cmake subdirectory -DHEAPCAPS_CONSUMER_MODE=subdirectory
         example_cmake dma_cache
 
+        cross_build
         core_size
         format_check
     fi

@@ -295,7 +295,8 @@ static task_entry_t *task_of_current(void *handle)
     if (handle) {
         heapcaps_port_task_name(handle, task->name, sizeof(task->name));
     } else {
-        strncpy(task->name, PRE_SCHEDULER_NAME, sizeof(task->name) - 1);
+        _Static_assert(sizeof(PRE_SCHEDULER_NAME) <= sizeof(task->name), "the name fits");
+        memcpy(task->name, PRE_SCHEDULER_NAME, sizeof(PRE_SCHEDULER_NAME));
     }
     task_entry_t **link = &state.tasks;
     while (*link && (uintptr_t)(*link)->handle > (uintptr_t)handle) {
