@@ -685,21 +685,24 @@ esp_err_t heap_caps_alloc_single_task_stat_arrays(heap_single_task_stat_t *task_
     return err;
 }
 
+/* Free a statistics array, if there is one, and zero its count; NULL for
+ * the caller's pointer. */
+static void *array_free(void *array, size_t *count)
+{
+    if (array) {
+        storage_free(array);
+        *count = 0;
+    }
+    return NULL;
+}
+
 void heap_caps_free_single_task_stat_arrays(heap_single_task_stat_t *task_stat)
 {
     if (!task_stat) {
         return;
     }
-    if (task_stat->heap_stat_start) {
-        storage_free(task_stat->heap_stat_start);
-        task_stat->heap_stat_start = NULL;
-        task_stat->heap_count = 0;
-    }
-    if (task_stat->alloc_stat_start) {
-        storage_free(task_stat->alloc_stat_start);
-        task_stat->alloc_stat_start = NULL;
-        task_stat->alloc_count = 0;
-    }
+    task_stat->heap_stat_start = array_free(task_stat->heap_stat_start, &task_stat->heap_count);
+    task_stat->alloc_stat_start = array_free(task_stat->alloc_stat_start, &task_stat->alloc_count);
 }
 
 esp_err_t heap_caps_alloc_all_task_stat_arrays(heap_all_tasks_stat_t *tasks_stat)
@@ -738,21 +741,10 @@ void heap_caps_free_all_task_stat_arrays(heap_all_tasks_stat_t *tasks_stat)
     if (!tasks_stat) {
         return;
     }
-    if (tasks_stat->stat_arr) {
-        storage_free(tasks_stat->stat_arr);
-        tasks_stat->stat_arr = NULL;
-        tasks_stat->task_count = 0;
-    }
-    if (tasks_stat->heap_stat_start) {
-        storage_free(tasks_stat->heap_stat_start);
-        tasks_stat->heap_stat_start = NULL;
-        tasks_stat->heap_count = 0;
-    }
-    if (tasks_stat->alloc_stat_start) {
-        storage_free(tasks_stat->alloc_stat_start);
-        tasks_stat->alloc_stat_start = NULL;
-        tasks_stat->alloc_count = 0;
-    }
+    tasks_stat->stat_arr = array_free(tasks_stat->stat_arr, &tasks_stat->task_count);
+    tasks_stat->heap_stat_start = array_free(tasks_stat->heap_stat_start, &tasks_stat->heap_count);
+    tasks_stat->alloc_stat_start =
+        array_free(tasks_stat->alloc_stat_start, &tasks_stat->alloc_count);
 }
 
 /* --------------------------------------------------------------- printing */
