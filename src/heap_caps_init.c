@@ -125,8 +125,8 @@ void heap_caps_init(void)
             enable(&permanent[i]);
         }
     }
-    if (count) {
-        heapcaps_registry_add(permanent, count, false);
+    if (count && !heapcaps_registry_add(permanent, count, false)) {
+        heapcaps_port_abort("heap_caps_init: no memory for the heap lookup table");
     }
     heapcaps_meta_free(pending);
     heapcaps_meta_free(regions);
@@ -212,6 +212,10 @@ esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, 
          * minimum (so heap_caps_get_minimum_free_size cannot rise). */
         multi_heap_restore_minimum_free_bytes(heap->heap, 0);
     }
-    heapcaps_registry_add(heap, 1, true);
+    if (!heapcaps_registry_add(heap, 1, true)) {
+        heapcaps_lock_destroy(&heap->lock);
+        heap_caps_free(heap);
+        return ESP_ERR_NO_MEM;
+    }
     return ESP_OK;
 }

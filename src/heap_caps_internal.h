@@ -151,9 +151,11 @@ static inline const heap_route_t *heapcaps_route(uint32_t caps)
 /**
  * Put heaps[0..count) in the list, in order — each at the head (runtime
  * heaps) or before the first heap at least as large (startup heaps) — then
- * republish lookup and routes once. Serialised by the registry lock.
+ * republish lookup and routes once. Serialised by the registry lock. False
+ * (the heaps taken out of the list again) when the library has no memory for
+ * the pointer lookup.
  */
-void heapcaps_registry_add(heap_t *heaps, size_t count, bool at_head);
+bool heapcaps_registry_add(heap_t *heaps, size_t count, bool at_head);
 
 /** Republish lookup and routes after heaps were enabled. */
 void heapcaps_registry_changed(void);

@@ -262,7 +262,7 @@ static void lookup_window(uintptr_t low_heap, uintptr_t high_heap, uintptr_t *ba
     *span = high - *base;
 }
 
-static const heap_lookup_t *lookup_build(void)
+static const heap_lookup_t *lookup_build(bool with_pages)
 {
     size_t heaps = 0;
     uintptr_t low = UINTPTR_MAX, high = 0;
@@ -280,8 +280,10 @@ static const heap_lookup_t *lookup_build(void)
         heapcaps_port_log('E', "heap_caps", "too many heaps for the lookup table");
         return NULL;
     }
-    uintptr_t base, span;
-    lookup_window(low, high, &base, &span);
+    uintptr_t base = 0, span = 0;
+    if (with_pages) {
+        lookup_window(low, high, &base, &span);
+    }
     size_t pages = span ? ((span - 1) >> HEAP_PAGE_SHIFT) + 1 : 1;
     size_t bounds_room = 2 * heaps;
     size_t bytes = sizeof(heap_lookup_t) + (heaps + 1) * sizeof(heap_t *) +
@@ -390,15 +392,39 @@ static void retire_routes(heap_route_table_t *table)
     table_retire(table);
 }
 
-static void republish(void)
+/* Publish the tables of the heap list as it is now. False when the library
+ * had no memory for the pointer lookup (even without its page table): the
+ * old lookup stays, so the caller must take its new heaps out again. The
+ * route cache is optional: without memory for it requests walk the list. */
+static bool republish(void)
 {
-    fast_facts_update();
-    const heap_lookup_t *lookup = lookup_build();
-    if (lookup) {
-        table_retire(atomic_exchange(&heapcaps_heap_lookup, lookup));
+    const heap_lookup_t *lookup = lookup_build(true);
+    if (!lookup) {
+        lookup = lookup_build(false); /* sorted segments only: smaller */
     }
+    if (!lookup) {
+        return false;
+    }
+    fast_facts_update();
+    table_retire(atomic_exchange(&heapcaps_heap_lookup, lookup));
     heap_route_table_t *routes = table_alloc(sizeof(heap_route_table_t));
     retire_routes(atomic_exchange(&heapcaps_route_table, routes ? routes : &no_routes));
+    return true;
+}
+
+static void list_remove(heap_t *heap)
+{
+    heap_t *first = heap_list_first();
+    if (first == heap) {
+        atomic_store_explicit(&heapcaps_heap_list, heap->next, memory_order_release);
+        return;
+    }
+    for (heap_t *before = first; before; before = before->next) {
+        if (before->next == heap) {
+            before->next = heap->next;
+            return;
+        }
+    }
 }
 
 static void list_insert(heap_t *heap, bool at_head)
@@ -417,20 +443,28 @@ static void list_insert(heap_t *heap, bool at_head)
     }
 }
 
-void heapcaps_registry_add(heap_t *heaps, size_t count, bool at_head)
+bool heapcaps_registry_add(heap_t *heaps, size_t count, bool at_head)
 {
     registry_lock_take();
     for (size_t i = 0; i < count; ++i) {
         list_insert(&heaps[i], at_head);
     }
-    republish(); /* once for all: it rebuilds the tables from the whole list */
+    /* once for all: it rebuilds the tables from the whole list */
+    bool published = republish();
+    if (!published) {
+        heapcaps_port_log('E', "heap_caps", "no memory for the heap lookup table");
+        for (size_t i = 0; i < count; ++i) {
+            list_remove(&heaps[i]);
+        }
+    }
     registry_lock_give();
+    return published;
 }
 
 void heapcaps_registry_changed(void)
 {
     registry_lock_take();
-    republish();
+    (void)republish(); /* the heap set is the same: the old lookup stays right */
     registry_lock_give();
 }
 

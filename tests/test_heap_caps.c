@@ -20,6 +20,7 @@
 #include "esp_system.h"
 #include "heap_caps_private.h"
 #include "heapcaps/heap_caps_ext.h"
+#include "heapcaps/host.h"
 #include "heapcaps/layout.h"
 #include "heapcaps/log.h"
 
@@ -637,6 +638,43 @@ static void region_with_new_capability_serves_it(void **state)
     heap_caps_free(q);
 }
 
+/* The library's own memory runs out, at each of its requests in turn, while
+ * a region is added: a region the lookup table cannot take is refused
+ * (ESP_ERR_NO_MEM) and nothing of it stays; once it is added, it serves its
+ * capability (by the slow path if the route cache had no memory). */
+static void region_added_without_library_memory_is_refused_cleanly(void **state)
+{
+    (void)state;
+    const uint32_t caps[3] = {CUSTOM_CAP, 0, 0};
+    intptr_t start = (intptr_t)arena + SPARE;
+    size_t free_before = heap_caps_get_free_size(MALLOC_CAP_8BIT);
+    int refusals = 0;
+    for (long allowed = 0; allowed < 16; ++allowed) {
+        heapcaps_host_fail_meta_alloc_after(allowed);
+        esp_err_t err = heap_caps_add_region_with_caps(caps, start, start + 3500);
+        void *p = err == ESP_OK ? heap_caps_malloc(64, CUSTOM_CAP) : NULL;
+        heapcaps_host_fail_meta_alloc_after(-1);
+        assert_true(heap_caps_check_integrity_all(true));
+        if (err == ESP_ERR_NO_MEM) {
+            ++refusals;
+            assert_null(heap_caps_malloc(64, CUSTOM_CAP));
+            assert_int_equal(heap_caps_get_total_size(CUSTOM_CAP), 0);
+            /* the descriptor went back */
+            assert_int_equal(heap_caps_get_free_size(MALLOC_CAP_8BIT), free_before);
+            continue;
+        }
+        assert_int_equal(err, ESP_OK);
+        assert_true(in_region(p, SPARE, 3500));
+        heap_caps_free(p);
+        break;
+    }
+    assert_true(refusals >= 1);
+    assert_true(in_region(heap_caps_malloc(64, CUSTOM_CAP), SPARE, 3500));
+    void *q = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    assert_true(IN_DRAM(q));
+    heap_caps_free(q);
+}
+
 static void region_added_twice_or_straddling_is_refused(void **state)
 {
     (void)state;
@@ -963,6 +1001,7 @@ int main(void)
         BOARD_TEST(walk_finds_an_allocation_in_its_heap),
         BOARD_TEST(integrity_check_finds_a_damaged_block),
         BOARD_TEST(region_with_new_capability_serves_it),
+        BOARD_TEST(region_added_without_library_memory_is_refused_cleanly),
         BOARD_TEST(region_added_twice_or_straddling_is_refused),
         cmocka_unit_test(add_region_range_check_matches_esp_idf),
         BOARD_TEST(region_inside_an_allocated_block_wins_for_its_pointers),
