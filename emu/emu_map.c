@@ -91,6 +91,31 @@ static bool write_all(int fd, const char *data, size_t length, off_t offset)
     return true;
 }
 
+/* Copy [start, end) of object `from` into object `to`: in the kernel
+ * (copy_file_range: no pass through the process's memory, so tools watching
+ * that memory, such as the sanitizer view, see nothing), or where the kernel
+ * cannot, by writing the mapped bytes at `mapped`. */
+static bool copy_range(int from, int to, off_t start, off_t end, const char *mapped)
+{
+    off_t in = start, out = start;
+    while (in < end) {
+        ssize_t done = copy_file_range(from, &in, to, &out, (size_t)(end - in), 0);
+        if (done > 0) {
+            continue;
+        }
+        if (done < 0 && errno == EINTR) {
+            continue;
+        }
+        if (done < 0 &&
+            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) &&
+            in == start) {
+            return write_all(to, mapped, (size_t)(end - start), start);
+        }
+        return false;
+    }
+    return true;
+}
+
 /* Copy the pages of `span` that hold data (holes stay holes: an untouched
  * PSRAM costs nothing) from object `from` into object `to`. */
 static bool copy_span(const emu_memory_t *memory, const emu_span_t *span, int from, int to)
@@ -113,8 +138,8 @@ static bool copy_span(const emu_memory_t *memory, const emu_span_t *span, int fr
                 hole = end;
             }
         }
-        const char *source = span_host(memory, span) + (data - (off_t)span->offset);
-        if (!write_all(to, source, (size_t)(hole - data), data)) {
+        if (!copy_range(from, to, data, hole,
+                        span_host(memory, span) + (data - (off_t)span->offset))) {
             return false;
         }
         position = hole;

@@ -255,7 +255,6 @@ static struct {
     tracked_t *ranges;
     size_t range_count, range_room;
     bool callback_installed;
-    bool fork_handlers_installed;
 } view = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static unsigned bucket_of(uintptr_t key)
@@ -352,48 +351,12 @@ static void track_range(uintptr_t start, uintptr_t end)
     view.ranges[view.range_count++] = (tracked_t){start, end};
 }
 
-/* ---- fork() with a booted chip -----------------------------------------
- * The emulator's fork handler gives the child its own copy of the chip's RAM
- * by write()ing the mapped memory into a new memory object, and ASan's
- * write interceptors check that buffer. Around fork() the heaps are
- * therefore unpoisoned, and poisoned again in parent and child once the
- * emulator's child handler (registered before ours: child handlers run in
- * registration order) has made the copy. The table lock is held across. */
-
-static void poison_again_and_unlock(void)
-{
-    for (size_t i = 0; i < view.range_count; ++i) {
-        __asan_poison_memory_region((void *)view.ranges[i].start,
-                                    view.ranges[i].end - view.ranges[i].start);
-    }
-    for (unsigned b = 0; b < BUCKETS; ++b) {
-        for (const record_t *r = view.live[b]; r; r = r->next) {
-            mark(r->user, r->user + r->size, true, true);
-        }
-    }
-    pthread_mutex_unlock(&view.lock);
-}
-
-static void fork_prepare(void)
-{
-    pthread_mutex_lock(&view.lock);
-    for (size_t i = 0; i < view.range_count; ++i) {
-        __asan_unpoison_memory_region((void *)view.ranges[i].start,
-                                      view.ranges[i].end - view.ranges[i].start);
-    }
-}
-
 /* With the table lock held, on the first heap of an emulated chip. */
 static void install_asan_handlers(void)
 {
     if (!view.callback_installed && __asan_set_error_report_callback) {
         __asan_set_error_report_callback(report_callback);
         view.callback_installed = true;
-    }
-    if (!view.fork_handlers_installed && heapcaps_emu_target()) {
-        /* The emulator registered its handler when it mapped the chip. */
-        view.fork_handlers_installed =
-            pthread_atfork(fork_prepare, poison_again_and_unlock, poison_again_and_unlock) == 0;
     }
 }
 
