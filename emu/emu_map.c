@@ -97,7 +97,7 @@ static bool write_all(int fd, const char *data, size_t length, off_t offset)
  * cannot, by writing the mapped bytes at `mapped`. */
 static bool copy_range(int from, int to, off_t start, off_t end, const char *mapped)
 {
-    off_t in = start, out = start;
+    loff_t in = start, out = start; /* 64-bit even where off_t is not */
     while (in < end) {
         ssize_t done = copy_file_range(from, &in, to, &out, (size_t)(end - in), 0);
         if (done > 0) {
