@@ -140,13 +140,7 @@ void *MH_PUBLIC(multi_heap_realloc)(multi_heap_handle_t heap, void *p, size_t si
     }
     mh_lock(heap);
     require_allocated(heap, p, OP_REALLOC);
-    size_t before = held_by(p);
-    void *result = tlsf_ops_realloc(core_of(heap), p, size);
-    if (result) {
-        /* Moved or not, the heap now holds the new block instead of the old. */
-        heap->free_bytes += before;
-        note_taken(heap, held_by(result));
-    }
+    void *result = realloc_block_unlocked(heap, p, size);
     mh_unlock(heap);
     return result;
 }

@@ -138,10 +138,29 @@ TLSF_HOT void *malloc_unlocked(multi_heap_handle_t heap, size_t size)
     return p;
 }
 
+/* Free block p, known to be an allocated block of the heap. */
+TLSF_HOT void free_block_unlocked(multi_heap_handle_t heap, void *p)
+{
+    heap->free_bytes += tlsf_ops_free(core_of(heap), p) + TLSF_WORD;
+}
+
 TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
 {
     require_allocated(heap, p, OP_FREE);
-    heap->free_bytes += tlsf_ops_free(core_of(heap), p) + TLSF_WORD;
+    free_block_unlocked(heap, p);
+}
+
+/* Resize block p, known to be an allocated block of the heap (size > 0). */
+static inline void *realloc_block_unlocked(multi_heap_handle_t heap, void *p, size_t size)
+{
+    size_t before = held_by(p);
+    void *result = tlsf_ops_realloc(core_of(heap), p, size);
+    if (result) {
+        /* Moved or not, the heap now holds the new block instead of the old. */
+        heap->free_bytes += before;
+        note_taken(heap, held_by(result));
+    }
+    return result;
 }
 
 /* multi_heap_malloc() for a non-NULL heap, without poisoning; the lock path

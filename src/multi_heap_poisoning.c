@@ -21,9 +21,10 @@
  * show. Realloc never resizes in place there: it moves, so the old block is
  * freed and refilled.
  *
- * Checks of a block happen under the heap's lock, before the allocator core
- * touches it; a pointer that is not an allocated block of the heap is
- * stopped by the core's pointer check first (multi_heap.c).
+ * Everything happens under the heap's lock, taken once here; the block
+ * operations below it (multi_heap_ops.h) neither lock nor check the pointer
+ * again. A pointer that is not an allocated block of the heap is stopped by
+ * the allocator's pointer check before any canary is read.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -258,7 +259,7 @@ void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
         return NULL;
     }
     mh_lock(heap);
-    void *p = hand_out(heap, multi_heap_malloc_impl(heap, size + POISON), size);
+    void *p = hand_out(heap, malloc_unlocked(heap, size + POISON), size);
     mh_unlock(heap);
     return p;
 }
@@ -289,7 +290,7 @@ void multi_heap_free(multi_heap_handle_t heap, void *p)
     /* The whole payload, so the block is pattern-filled whatever it merges with. */
     heapcaps_fill(head, FREE_FILL, tlsf_block_size_of(head));
 #endif
-    multi_heap_free_impl(heap, head);
+    free_block_unlocked(heap, head); /* verified_head() checked the pointer */
     mh_unlock(heap);
 }
 
@@ -320,7 +321,7 @@ void *multi_heap_realloc(multi_heap_handle_t heap, void *p, size_t size)
     }
 #else
     void *result = NULL;
-    poison_head_t *moved = multi_heap_realloc_impl(heap, head, size + POISON);
+    poison_head_t *moved = realloc_block_unlocked(heap, head, size + POISON);
     if (moved) {
         result = poison_block(moved, size);
     }
