@@ -21,6 +21,7 @@
 #include "esp_memory_utils.h"
 #include "heapcaps/emu.h"
 #include "heapcaps/esp_libc.h"
+#include "test_free_entries.h"
 
 #define COUNT(array)     (sizeof(array) / sizeof((array)[0]))
 #define CUSTOM_CAP       (1u << 30) /* a capability no heap has */
@@ -303,48 +304,6 @@ static void failed_allocations_call_no_hook(void **state)
 }
 
 /* ============================================================ frees */
-
-typedef struct {
-    const char *name;
-    void (*release)(void *p);
-} free_entry_t;
-
-static void ef_libc_free(void *p)
-{
-    heapcaps_libc_free(p);
-}
-static void ef_free(void *p)
-{
-    heap_caps_free(p);
-}
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-static void ef_aligned_free(void *p)
-{
-    heap_caps_aligned_free(p);
-}
-#pragma GCC diagnostic pop
-static void ef_libc_realloc_zero(void *p)
-{
-    assert_null(heapcaps_libc_realloc(p, 0));
-}
-static void ef_realloc_zero(void *p)
-{
-    assert_null(heap_caps_realloc(p, 0, MALLOC_CAP_8BIT));
-}
-static void ef_realloc_base_zero(void *p)
-{
-    assert_null(heap_caps_realloc_base(p, 0, MALLOC_CAP_8BIT));
-}
-
-static const free_entry_t free_entries[] = {
-    {"free", ef_libc_free},
-    {"heap_caps_free", ef_free},
-    {"heap_caps_aligned_free", ef_aligned_free},
-    {"realloc(p, 0)", ef_libc_realloc_zero},
-    {"heap_caps_realloc(p, 0)", ef_realloc_zero},
-    {"heap_caps_realloc_base(p, 0)", ef_realloc_base_zero},
-};
 
 static void free_hook_sees_every_free_with_the_pointer_passed(void **state)
 {
