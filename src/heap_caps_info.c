@@ -54,6 +54,13 @@ size_t heap_caps_get_minimum_free_size(uint32_t caps)
     return total;
 }
 
+/* A free figure as a heap_caps request sees it: less the owner word it
+ * would carry (a full heap stays at 0). */
+static size_t less_owner_word(size_t bytes)
+{
+    return bytes > HEAP_OWNER_WORD ? bytes - HEAP_OWNER_WORD : 0;
+}
+
 void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
 {
     if (!info) {
@@ -66,20 +73,19 @@ void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
         }
         multi_heap_info_t one;
         multi_heap_get_info(heap->heap, &one);
-        info->total_free_bytes += one.total_free_bytes - HEAP_OWNER_WORD;
+        info->total_free_bytes += less_owner_word(one.total_free_bytes);
         info->total_allocated_bytes +=
             one.total_allocated_bytes - one.allocated_blocks * HEAP_OWNER_WORD;
         if (one.largest_free_block > info->largest_free_block) {
             info->largest_free_block = one.largest_free_block;
         }
-        info->minimum_free_bytes += one.minimum_free_bytes - HEAP_OWNER_WORD;
+        info->minimum_free_bytes += less_owner_word(one.minimum_free_bytes);
         info->allocated_blocks += one.allocated_blocks;
         info->free_blocks += one.free_blocks;
         info->total_blocks += one.total_blocks;
     }
     /* The owner word comes out of the largest block too. */
-    info->largest_free_block =
-        info->largest_free_block > HEAP_OWNER_WORD ? info->largest_free_block - HEAP_OWNER_WORD : 0;
+    info->largest_free_block = less_owner_word(info->largest_free_block);
 }
 
 size_t heap_caps_get_largest_free_block(uint32_t caps)

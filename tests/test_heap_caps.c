@@ -464,6 +464,30 @@ static size_t count_heaps(uint32_t caps)
     return count;
 }
 
+/* A heap filled to the last byte reports 0 free through heap_caps_get_info(),
+ * owner word or not (the figure never wraps below zero). */
+static void full_heap_reports_zero_free(void **state)
+{
+    (void)state;
+    static void *blocks[64];
+    size_t count = 0;
+    size_t largest;
+    while (count < 64 && (largest = heap_caps_get_largest_free_block(MALLOC_CAP_RTCRAM)) > 0) {
+        blocks[count] = heap_caps_malloc(largest, MALLOC_CAP_RTCRAM);
+        assert_non_null(blocks[count]);
+        ++count;
+    }
+    multi_heap_info_t info;
+    heap_caps_get_info(&info, MALLOC_CAP_RTCRAM);
+    assert_true(info.total_free_bytes <= heap_caps_get_free_size(MALLOC_CAP_RTCRAM));
+    assert_true(info.total_free_bytes < 64);
+    assert_true(info.minimum_free_bytes <= info.total_free_bytes);
+    assert_int_equal(info.largest_free_block, 0);
+    for (size_t i = 0; i < count; ++i) {
+        heap_caps_free(blocks[i]);
+    }
+}
+
 static void info_sums_the_matching_heaps(void **state)
 {
     (void)state;
@@ -994,6 +1018,7 @@ int main(void)
         BOARD_TEST(totals_follow_the_layout),
         BOARD_TEST(free_size_falls_by_the_allocation),
         BOARD_TEST(largest_free_block_can_be_allocated),
+        BOARD_TEST(full_heap_reports_zero_free),
         BOARD_TEST(info_sums_the_matching_heaps),
         BOARD_TEST(print_heap_info_uses_esp_idf_format),
         BOARD_TEST(minimum_monitoring_reports_local_minimum_then_restores),
