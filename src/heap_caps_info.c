@@ -21,37 +21,46 @@ static bool heap_selected(const heap_t *heap, uint32_t caps)
     return heap->heap && ((caps & MALLOC_CAP_INVALID) || heap_matches(heap, caps));
 }
 
-size_t heap_caps_get_total_size(uint32_t caps)
+/* The sum of one figure over the heaps with all of `caps`. */
+static size_t sum_over_heaps(uint32_t caps, size_t (*figure)(const heap_t *heap))
 {
     size_t total = 0;
     for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
         if (heap_matches(heap, caps)) {
-            total += (size_t)(heap->end - heap->start);
+            total += figure(heap);
         }
     }
     return total;
+}
+
+static size_t size_of(const heap_t *heap)
+{
+    return (size_t)(heap->end - heap->start);
+}
+
+static size_t free_of(const heap_t *heap)
+{
+    return multi_heap_free_size(heap->heap);
+}
+
+static size_t minimum_free_of(const heap_t *heap)
+{
+    return multi_heap_minimum_free_size(heap->heap);
+}
+
+size_t heap_caps_get_total_size(uint32_t caps)
+{
+    return sum_over_heaps(caps, size_of);
 }
 
 size_t heap_caps_get_free_size(uint32_t caps)
 {
-    size_t total = 0;
-    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
-        if (heap_matches(heap, caps)) {
-            total += multi_heap_free_size(heap->heap);
-        }
-    }
-    return total;
+    return sum_over_heaps(caps, free_of);
 }
 
 size_t heap_caps_get_minimum_free_size(uint32_t caps)
 {
-    size_t total = 0;
-    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
-        if (heap_matches(heap, caps)) {
-            total += multi_heap_minimum_free_size(heap->heap);
-        }
-    }
-    return total;
+    return sum_over_heaps(caps, minimum_free_of);
 }
 
 /* A free figure as a heap_caps request sees it: less the owner word it
