@@ -832,7 +832,10 @@ void heap_caps_print_all_task_stat_overview(FILE *stream)
     leave();
 }
 
-void heap_caps_print_single_task_stat(FILE *stream, TaskHandle_t task_handle)
+/* Print one task (NULL handle: the calling one) with `print`; nothing when
+ * it has no statistics. */
+static void print_one_task(FILE *stream, TaskHandle_t task_handle,
+                           void (*print)(FILE *stream, const task_entry_t *task))
 {
     stream = stream ? stream : stdout;
     void *handle = task_handle ? (void *)task_handle : heapcaps_port_task_current();
@@ -841,25 +844,31 @@ void heap_caps_print_single_task_stat(FILE *stream, TaskHandle_t task_handle)
     }
     const task_entry_t *task = task_find(handle, false);
     if (task) {
-        print_tree(stream, task, true);
+        print(stream, task);
     }
     leave();
 }
 
+static void print_tree_alone(FILE *stream, const task_entry_t *task)
+{
+    print_tree(stream, task, true);
+}
+
+static void print_table_alone(FILE *stream, const task_entry_t *task)
+{
+    print_table_top(stream);
+    print_table_row(stream, task);
+    print_table_bottom(stream);
+}
+
+void heap_caps_print_single_task_stat(FILE *stream, TaskHandle_t task_handle)
+{
+    print_one_task(stream, task_handle, print_tree_alone);
+}
+
 void heap_caps_print_single_task_stat_overview(FILE *stream, TaskHandle_t task_handle)
 {
-    stream = stream ? stream : stdout;
-    void *handle = task_handle ? (void *)task_handle : heapcaps_port_task_current();
-    if (!enter()) {
-        return;
-    }
-    const task_entry_t *task = task_find(handle, false);
-    if (task) {
-        print_table_top(stream);
-        print_table_row(stream, task);
-        print_table_bottom(stream);
-    }
-    leave();
+    print_one_task(stream, task_handle, print_table_alone);
 }
 
 /* ------------------------------------- heap_caps_get_per_task_info (legacy) */
