@@ -378,32 +378,34 @@ static void *realloc_untraced(void *ptr, size_t size, uint32_t caps)
  * Each public function passes its own return address, so a trace record
  * names the caller of the public API however the calls nest inside. */
 
-/* p, recorded as an allocation of `size` bytes if it is one. The time
- * stamp is taken by the caller before it allocates. */
-TLSF_HOT void *traced(void *p, size_t size, uint32_t timestamp, void *caller)
+TLSF_HOT void *malloc_traced(size_t size, uint32_t caps, void *caller)
 {
+    uint32_t timestamp = heapcaps_trace_timestamp();
+    void *p = alloc_plain(size, caps);
     if (p) {
         heapcaps_trace_alloc(p, size, timestamp, caller);
     }
     return p;
 }
 
-TLSF_HOT void *malloc_traced(size_t size, uint32_t caps, void *caller)
-{
-    uint32_t timestamp = heapcaps_trace_timestamp();
-    return traced(alloc_plain(size, caps), size, timestamp, caller);
-}
-
 static void *aligned_traced(size_t alignment, size_t size, uint32_t caps, void *caller)
 {
     uint32_t timestamp = heapcaps_trace_timestamp();
-    return traced(alloc_base(alignment, size, caps), size, timestamp, caller);
+    void *p = alloc_base(alignment, size, caps);
+    if (p) {
+        heapcaps_trace_alloc(p, size, timestamp, caller);
+    }
+    return p;
 }
 
 static void *calloc_traced(size_t n, size_t size, uint32_t caps, void *caller)
 {
     uint32_t timestamp = heapcaps_trace_timestamp();
-    return traced(calloc_untraced(n, size, caps), n * size, timestamp, caller);
+    void *p = calloc_untraced(n, size, caps);
+    if (p) {
+        heapcaps_trace_alloc(p, n * size, timestamp, caller);
+    }
+    return p;
 }
 
 /* A realloc is traced as the free of the old pointer and the allocation of
@@ -416,7 +418,10 @@ static void *realloc_traced(void *ptr, size_t size, uint32_t caps, void *caller)
     if (ptr && (p || !size)) {
         heapcaps_trace_free(ptr, caller);
     }
-    return traced(p, size, timestamp, caller);
+    if (p) {
+        heapcaps_trace_alloc(p, size, timestamp, caller);
+    }
+    return p;
 }
 
 TLSF_HOT void free_traced(void *ptr, void *caller)
