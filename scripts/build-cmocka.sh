@@ -25,6 +25,12 @@
 # Environment:
 #   CMOCKA_SOURCE_DIR=DIR  use an already unpacked cmocka source tree instead
 #                          of downloading one (offline machines).
+#   CMOCKA_TOOLCHAIN_FILE=FILE
+#                          cross-compile with this CMake toolchain file (a
+#                          bare-metal C library: only the static library is
+#                          built, and the POSIX features cmocka would detect
+#                          without linking — sigsetjmp, clock_gettime, thread
+#                          locals, strsignal — are turned off).
 #   CMAKE_GENERATOR        honoured as usual by cmake.
 #
 # SPDX-License-Identifier: Apache-2.0
@@ -51,13 +57,20 @@ cflags="$*"
 mkdir -p -- "$prefix_arg" || die "cannot create the prefix '$prefix_arg'"
 prefix=$(cd -- "$prefix_arg" && pwd -P)
 stamp=$prefix/.cflags
+toolchain=${CMOCKA_TOOLCHAIN_FILE:-}
+if [[ -n $toolchain ]]; then
+    [[ -f $toolchain ]] || die "CMOCKA_TOOLCHAIN_FILE '$toolchain' does not exist"
+    toolchain=$(cd -- "$(dirname -- "$toolchain")" && pwd -P)/$(basename -- "$toolchain")
+fi
+# What the stamp records: the flags, and the toolchain of a cross build.
+recorded=$cflags${toolchain:+ (toolchain $(basename -- "$toolchain"))}
 
 # ---------------------------------------------------------------- done already?
 if [[ -f $prefix/lib/libcmocka.a && -f $prefix/include/cmocka.h ]]; then
-    if [[ -f $stamp ]] && [[ "$(cat -- "$stamp")" != "$cflags" ]]; then
-        die "$prefix holds a cmocka built with CFLAGS '$(cat -- "$stamp")', not '$cflags'; remove $prefix or choose another prefix"
+    if [[ -f $stamp ]] && [[ "$(cat -- "$stamp")" != "$recorded" ]]; then
+        die "$prefix holds a cmocka built with CFLAGS '$(cat -- "$stamp")', not '$recorded'; remove $prefix or choose another prefix"
     fi
-    say "cmocka already built in $prefix (CFLAGS: ${cflags:-none}); nothing to do"
+    say "cmocka already built in $prefix (CFLAGS: ${recorded:-none}); nothing to do"
     exit 0
 fi
 
@@ -231,10 +244,18 @@ fi
 # ---------------------------------------------------------------- build
 build=$work/build
 rm -rf -- "$build"
+cross_args=()
+build_target=()
+# An empty CMAKE_C_FLAGS would replace a toolchain file's CMAKE_C_FLAGS_INIT.
+[[ -z $cflags ]] || cross_args+=("-DCMAKE_C_FLAGS=$cflags")
+if [[ -n $toolchain ]]; then
+    cross_args+=("-DCMAKE_TOOLCHAIN_FILE=$toolchain" -DHAVE_SIGLONGJMP= -DHAVE_CLOCK_GETTIME=
+        -DHAVE_CLOCK_REALTIME= -DHAVE_GCC_THREAD_LOCAL_STORAGE= -DHAVE_STRSIGNAL=)
+    build_target=(--target cmocka-static)
+fi
 run "configure cmocka (CFLAGS: ${cflags:-none})" \
     cmake -S "$src" -B "$build" \
     -DCMAKE_BUILD_TYPE=Release \
-    "-DCMAKE_C_FLAGS=$cflags" \
     "-DCMAKE_INSTALL_PREFIX=$prefix" \
     -DCMAKE_INSTALL_LIBDIR=lib \
     -DCMAKE_INSTALL_INCLUDEDIR=include \
@@ -242,9 +263,17 @@ run "configure cmocka (CFLAGS: ${cflags:-none})" \
     -DWITH_STATIC_LIB=ON \
     -DWITH_EXAMPLES=OFF \
     -DUNIT_TESTING=OFF \
-    -DPICKY_DEVELOPER=OFF
-run "build cmocka" cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)"
-run "install cmocka into $prefix" cmake --install "$build"
+    -DPICKY_DEVELOPER=OFF \
+    "${cross_args[@]}"
+run "build cmocka" cmake --build "$build" --parallel "$(nproc 2>/dev/null || echo 2)" "${build_target[@]}"
+if [[ -n $toolchain ]]; then
+    # Only the static library was built: install it by hand.
+    mkdir -p -- "$prefix/lib" "$prefix/include"
+    cp -f -- "$build/src/libcmocka-static.a" "$prefix/lib/libcmocka.a"
+    cp -f -- "$src/include/cmocka.h" "$prefix/include/cmocka.h"
+else
+    run "install cmocka into $prefix" cmake --install "$build"
+fi
 
 # cmocka 1.1.x names its static library libcmocka-static.a and always builds
 # the shared one too: keep only a static libcmocka.a, so that -lcmocka and
@@ -258,5 +287,5 @@ rm -rf -- "$prefix/lib/cmake/cmocka"
 rmdir -- "$prefix/lib/cmake" 2>/dev/null || true
 [[ -f $prefix/lib/libcmocka.a && -f $prefix/include/cmocka.h ]] ||
     die "the cmocka build installed no lib/libcmocka.a + include/cmocka.h into $prefix (see $log)"
-printf '%s' "$cflags" >"$stamp"
+printf '%s' "$recorded" >"$stamp"
 say "done: $prefix/lib/libcmocka.a, $prefix/include/cmocka.h"

@@ -24,6 +24,13 @@
 #                port) for Cortex-M3, Cortex-M4F, rv32imc and Xtensa lx106,
 #                -Werror, and what it needs from a C library
 #   core-size    scripts/core-size.sh (Cortex-M4 code size of the core)
+#   board-*      the portable suites cross-built with the bare-metal port and
+#                run by ctest under QEMU (tests/target/), at the three levels:
+#                board-cortex-m3 (mps2-an385), board-cortex-m4f (mps2-an386),
+#                board-rv32imc (riscv32 virt), board-xtensa-lx106 (sim);
+#                cmocka for each is built once (build/cmocka-<target>). QEMU
+#                and the cross toolchains are installed with apt-get when
+#                missing (as root, or with sudo without a password).
 #   format       the C sources are as clang-format writes them
 # Build trees are build/test-<name> and are reused (incremental builds).
 #
@@ -132,6 +139,46 @@ cmocka_for() {
     "$root/scripts/build-cmocka.sh" "$build/cmocka-$name" "$@" ||
         fail "cmocka-$name" "scripts/build-cmocka.sh build/cmocka-$name $* failed"
     record "cmocka-$name" "ok ($(elapsed "$t0")s)"
+}
+
+# cmocka_for_target TARGET: build/cmocka-TARGET, cross-built with the
+# target's toolchain file from the cmocka source already fetched for -m32.
+cmocka_for_target() {
+    local target=$1 t0=$EPOCHREALTIME source=$build/cmocka-m32/.work/cmocka
+    banner "cmocka-$target: scripts/build-cmocka.sh build/cmocka-$target (toolchain $target)"
+    [[ -d $source ]] || source=""
+    CMOCKA_SOURCE_DIR=$source CMOCKA_TOOLCHAIN_FILE=$root/cmake/toolchains/$target.cmake \
+        "$root/scripts/build-cmocka.sh" "$build/cmocka-$target" ||
+        fail "cmocka-$target" "scripts/build-cmocka.sh build/cmocka-$target failed"
+    record "cmocka-$target" "ok ($(elapsed "$t0")s)"
+}
+
+# board_tools: QEMU and the cross toolchains, installed when missing.
+board_tools() {
+    local -A wanted=(
+        [qemu-system-arm]=qemu-system-arm [qemu-system-riscv32]=qemu-system-misc
+        [qemu-system-xtensa]=qemu-system-misc [arm-none-eabi-gcc]="gcc-arm-none-eabi libnewlib-arm-none-eabi"
+        [riscv64-unknown-elf-gcc]="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf"
+        [xtensa-lx106-elf-gcc]="gcc-xtensa-lx106 picolibc-xtensa-lx106-elf"
+    )
+    local tool package missing=() sudo=()
+    local -A seen=()
+    for tool in "${!wanted[@]}"; do
+        command -v "$tool" >/dev/null 2>&1 && continue
+        for package in ${wanted[$tool]}; do
+            [[ -n ${seen[$package]:-} ]] || missing+=("$package")
+            seen[$package]=1
+        done
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ $(id -u) -ne 0 ]]; then
+        sudo -n true 2>/dev/null ||
+            fail board-tools "missing: run 'apt-get install ${missing[*]}' as root"
+        sudo=(sudo -n)
+    fi
+    banner "board-tools: apt-get install ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" ||
+        fail board-tools "apt-get install ${missing[*]} failed"
 }
 
 # install_build NAME: cmake --install build/test-NAME into a fresh build/install.
@@ -274,6 +321,21 @@ main() {
 
         cross_build
         core_size
+
+        # The portable suites on emulated boards, at the three levels.
+        board_tools
+        local target
+        for target in cortex-m3 cortex-m4f rv32imc xtensa-lx106; do
+            cmocka_for_target "$target"
+            for level in "${levels[@]}"; do
+                suffix=${level/#basic/}
+                suffix=${suffix:+-$suffix}
+                # shellcheck disable=SC2086
+                run_build "board-$target$suffix" -DHEAPCAPS_PORT=baremetal -DHEAPCAPS_BUILD_TESTS=ON \
+                    "-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/$target.cmake" \
+                    "-DHEAPCAPS_CMOCKA_PREFIX=$build/cmocka-$target" ${level_args[$level]}
+            done
+        done
         format_check
     fi
 

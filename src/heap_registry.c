@@ -65,6 +65,24 @@ static void table_retire(const void *table)
     }
 }
 
+/* Publish a new table; the old one is returned for retirement. Writers hold
+ * the registry lock (heapcaps_registry_reset runs alone), so a load and a
+ * store are enough: no read-modify-write atomic, which cores such as rv32imc
+ * and lx106 do not have. */
+static const heap_lookup_t *publish_lookup(const heap_lookup_t *lookup)
+{
+    const heap_lookup_t *old = atomic_load_explicit(&heapcaps_heap_lookup, memory_order_relaxed);
+    atomic_store_explicit(&heapcaps_heap_lookup, lookup, memory_order_release);
+    return old;
+}
+
+static heap_route_table_t *publish_routes(heap_route_table_t *routes)
+{
+    heap_route_table_t *old = atomic_load_explicit(&heapcaps_route_table, memory_order_relaxed);
+    atomic_store_explicit(&heapcaps_route_table, routes, memory_order_release);
+    return old;
+}
+
 static void registry_lock_take(void)
 {
     if (!registry_lock_ready) {
@@ -406,9 +424,9 @@ static bool republish(void)
         return false;
     }
     fast_facts_update();
-    table_retire(atomic_exchange(&heapcaps_heap_lookup, lookup));
+    table_retire(publish_lookup(lookup));
     heap_route_table_t *routes = table_alloc(sizeof(heap_route_table_t));
-    retire_routes(atomic_exchange(&heapcaps_route_table, routes ? routes : &no_routes));
+    retire_routes(publish_routes(routes ? routes : &no_routes));
     return true;
 }
 
@@ -483,8 +501,8 @@ void heapcaps_registry_reset(void)
         }
     }
     atomic_store(&heapcaps_heap_list, NULL);
-    table_retire(atomic_exchange(&heapcaps_heap_lookup, &empty_lookup));
-    retire_routes(atomic_exchange(&heapcaps_route_table, &no_routes));
+    table_retire(publish_lookup(&empty_lookup));
+    retire_routes(publish_routes(&no_routes));
     while (retired_tables) {
         retired_t *next = retired_tables->next;
         heapcaps_meta_free(retired_tables);

@@ -11,16 +11,13 @@
 
 #include "test_support.h"
 
-#include <unistd.h>
-
-#include "test_host.h"
+#include "test_guard.h"
 
 #include "esp_heap_caps.h"
 #include "esp_heap_caps_init.h"
 #include "esp_system.h"
 #include "heap_caps_private.h"
 #include "heapcaps/heap_caps_ext.h"
-#include "heapcaps/host.h"
 #include "heapcaps/layout.h"
 #include "heapcaps/log.h"
 
@@ -674,10 +671,10 @@ static void region_added_without_library_memory_is_refused_cleanly(void **state)
     size_t free_before = heap_caps_get_free_size(MALLOC_CAP_8BIT);
     int refusals = 0;
     for (long allowed = 0; allowed < 16; ++allowed) {
-        heapcaps_host_fail_meta_alloc_after(allowed);
+        test_fail_meta_alloc_after(allowed);
         esp_err_t err = heap_caps_add_region_with_caps(caps, start, start + 3500);
         void *p = err == ESP_OK ? heap_caps_malloc(64, CUSTOM_CAP) : NULL;
-        heapcaps_host_fail_meta_alloc_after(-1);
+        test_fail_meta_alloc_after(-1);
         assert_true(heap_caps_check_integrity_all(true));
         if (err == ESP_ERR_NO_MEM) {
             ++refusals;
@@ -930,7 +927,7 @@ static void base_entry_points_allocate_without_reporting_failures(void **state)
     heap_caps_free(a);
 }
 
-/* ---- fatal paths (forked) ------------------------------------------------- */
+/* ---- fatal paths (guarded) ------------------------------------------------- */
 
 typedef void (*doomed_fn)(void);
 
@@ -942,9 +939,9 @@ static void call_doomed(void *context)
 static void expect_abort(doomed_fn fn, const char *message)
 {
     char out[1024];
-    int status = run_forked(call_doomed, &fn, out, sizeof(out));
-    if (!child_aborted(status)) {
-        fail_msg("expected an abort, got status 0x%x; stderr: %s", status, out);
+    guard_end_t end = run_guarded(call_doomed, &fn, out, sizeof(out));
+    if (!end.aborted) {
+        fail_msg("expected an abort, got status 0x%x; output: %s", end.raw, out);
     }
     if (!strstr(out, message)) {
         fail_msg("abort message '%s' not in: %s", message, out);

@@ -15,9 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
+
+#include "test_guard.h"
 
 #include "esp_heap_caps.h"
 #include "layouts/chip.h"
@@ -685,31 +686,16 @@ static void available_regions_are_host_addresses(void **state)
     assert_true(available[1].startup_stack);
 }
 
-/* stderr of the port, captured into a temporary file. */
+/* soc_get_available_memory_regions(found->available), for capture_output. */
 typedef struct {
-    FILE *file;
-    int saved_fd;
-} stderr_capture_t;
+    soc_memory_region_t available[8];
+    size_t count;
+} available_call_t;
 
-static void capture_stderr(stderr_capture_t *capture)
+static void get_available(void *context)
 {
-    fflush(stderr);
-    capture->file = tmpfile();
-    assert_non_null(capture->file);
-    capture->saved_fd = dup(STDERR_FILENO);
-    assert_true(capture->saved_fd >= 0);
-    assert_true(dup2(fileno(capture->file), STDERR_FILENO) >= 0);
-}
-
-static void release_stderr(stderr_capture_t *capture, char *out, size_t size)
-{
-    fflush(stderr);
-    dup2(capture->saved_fd, STDERR_FILENO);
-    close(capture->saved_fd);
-    rewind(capture->file);
-    size_t n = fread(out, 1, size - 1, capture->file);
-    out[n] = '\0';
-    fclose(capture->file);
+    available_call_t *call = context;
+    call->count = soc_get_available_memory_regions(call->available);
 }
 
 static void expect_overlap_report(const soc_reserved_region_t *reserved, size_t count,
@@ -718,13 +704,10 @@ static void expect_overlap_report(const soc_reserved_region_t *reserved, size_t 
     const soc_memory_region_t regions[] = {{0x0, 0x10000, 0, 0, false}};
     heapcaps_layout_t board;
     install_board(&board, regions, COUNT_OF(regions), reserved, count);
-    soc_memory_region_t available[8];
+    available_call_t call;
     char printed[512];
-    stderr_capture_t capture;
-    capture_stderr(&capture);
-    size_t found = soc_get_available_memory_regions(available);
-    release_stderr(&capture, printed, sizeof(printed));
-    assert_int_equal(found, 0);
+    capture_output(2, get_available, &call, printed, sizeof(printed));
+    assert_int_equal(call.count, 0);
     assert_string_equal(printed, message);
 }
 

@@ -8,9 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "test_support.h"
-#include "test_host.h"
-
-#include <unistd.h>
+#include "test_guard.h"
 
 #define WORD sizeof(size_t)
 

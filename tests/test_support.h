@@ -24,10 +24,18 @@
 #include "multi_heap.h"
 #include "tlsf/tlsf.h"
 
-/* A region for a test heap, 16-byte aligned, from the host's allocator. */
+#if defined(HEAPCAPS_TEST_TARGET)
+#include <malloc.h> /* memalign: newlib's aligned_alloc needs posix_memalign, which it lacks */
+#endif
+
+/* A region for a test heap, 16-byte aligned, from the C library's allocator. */
 static inline void *test_region(size_t size)
 {
+#if defined(HEAPCAPS_TEST_TARGET)
+    void *region = memalign(16, (size + 15) & ~(size_t)15);
+#else
     void *region = aligned_alloc(16, (size + 15) & ~(size_t)15);
+#endif
     assert_non_null(region);
     return region;
 }

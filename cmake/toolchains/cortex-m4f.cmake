@@ -7,3 +7,7 @@ set(CMAKE_SYSTEM_PROCESSOR arm)
 set(CMAKE_C_COMPILER arm-none-eabi-gcc)
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 set(CMAKE_C_FLAGS_INIT "-mcpu=cortex-m4 -mthumb -mfpu=fpv4-sp-d16 -mfloat-abi=hard")
+# The test programs (-DHEAPCAPS_BUILD_TESTS=ON) are linked for this QEMU board
+# (tests/target/boards.cmake) and ctest runs them through QEMU (Debian: qemu-system-arm).
+set(HEAPCAPS_TEST_BOARD mps2-an386)
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-system-arm;-M;mps2-an386;-cpu;cortex-m4;-nographic;-monitor;none;-semihosting-config;enable=on,target=native;-kernel)

@@ -9,3 +9,7 @@ set(CMAKE_SYSTEM_PROCESSOR riscv32)
 set(CMAKE_C_COMPILER riscv64-unknown-elf-gcc)
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 set(CMAKE_C_FLAGS_INIT "-march=rv32imc -mabi=ilp32 -mcmodel=medany --specs=picolibc.specs")
+# The test programs (-DHEAPCAPS_BUILD_TESTS=ON) are linked for this QEMU board
+# (tests/target/boards.cmake) and ctest runs them through QEMU (Debian: qemu-system-misc).
+set(HEAPCAPS_TEST_BOARD riscv-virt)
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-system-riscv32;-M;virt;-bios;none;-nographic;-monitor;none;-semihosting-config;enable=on,target=native;-kernel)
