@@ -24,8 +24,10 @@
 #                port) for Cortex-M3, Cortex-M4F, rv32imc and Xtensa lx106,
 #                -Werror, and what it needs from a C library
 #   core-size    scripts/core-size.sh (Cortex-M4 code size of the core)
-#   board-*      the portable suites cross-built with the bare-metal port and
-#                run by ctest under QEMU (tests/target/), at the three levels:
+#   board-*      the portable suites cross-built with the bare-metal port at
+#                -Os (MinSizeRel: what firmware ships, and the size build's
+#                own code paths) and run by ctest under QEMU (tests/target/),
+#                at the three levels:
 #                board-cortex-m3 (mps2-an385), board-cortex-m4f (mps2-an386),
 #                board-rv32imc (riscv32 virt), board-xtensa-lx106 (sim);
 #                cmocka for each is built once (build/cmocka-<target>). QEMU
@@ -331,7 +333,8 @@ main() {
                 suffix=${level/#basic/}
                 suffix=${suffix:+-$suffix}
                 # shellcheck disable=SC2086
-                run_build "board-$target$suffix" -DHEAPCAPS_PORT=baremetal -DHEAPCAPS_BUILD_TESTS=ON \
+                run_build "board-$target$suffix" -DCMAKE_BUILD_TYPE=MinSizeRel \
+                    -DHEAPCAPS_PORT=baremetal -DHEAPCAPS_BUILD_TESTS=ON \
                     "-DCMAKE_TOOLCHAIN_FILE=$root/cmake/toolchains/$target.cmake" \
                     "-DHEAPCAPS_CMOCKA_PREFIX=$build/cmocka-$target" ${level_args[$level]}
             done

@@ -135,10 +135,22 @@ static inline unsigned heap_route_slot(uint32_t caps)
     return (unsigned)((caps * 0x9E3779B1u) >> 24);
 }
 
+/* An -Os build keeps no route cache: a request walks the heap list by
+ * priority, which on an MCU's handful of heaps is a few steps more, and the
+ * cache's builder and its 1 KiB table stay out of the program. */
+#if defined(__OPTIMIZE_SIZE__)
+#define HEAP_ROUTE_CACHE 0
+#else
+#define HEAP_ROUTE_CACHE 1
+#endif
+
 /** The heaps a request with `caps` tries, in order; NULL when it cannot be
  *  cached (then walk the heap list). */
 static inline const heap_route_t *heapcaps_route(uint32_t caps)
 {
+    if (!HEAP_ROUTE_CACHE) {
+        return NULL;
+    }
     heap_route_table_t *table = atomic_load_explicit(&heapcaps_route_table, memory_order_acquire);
     const heap_route_t *route =
         atomic_load_explicit(&table->slots[heap_route_slot(caps)], memory_order_acquire);

@@ -280,6 +280,15 @@ static void lookup_window(uintptr_t low_heap, uintptr_t high_heap, uintptr_t *ba
     *span = high - *base;
 }
 
+/* An -Os build keeps no page table: on an MCU's handful of heaps the
+ * sorted segments find a heap in a few steps, and the table's builder is
+ * the registry's largest function. (Nor a route cache: heap_caps_internal.h.) */
+#if defined(__OPTIMIZE_SIZE__)
+#define LOOKUP_PAGE_TABLE false
+#else
+#define LOOKUP_PAGE_TABLE true
+#endif
+
 static const heap_lookup_t *lookup_build(bool with_pages)
 {
     size_t heaps = 0;
@@ -416,8 +425,8 @@ static void retire_routes(heap_route_table_t *table)
  * route cache is optional: without memory for it requests walk the list. */
 static bool republish(void)
 {
-    const heap_lookup_t *lookup = lookup_build(true);
-    if (!lookup) {
+    const heap_lookup_t *lookup = lookup_build(LOOKUP_PAGE_TABLE);
+    if (!lookup && LOOKUP_PAGE_TABLE) {
         lookup = lookup_build(false); /* sorted segments only: smaller */
     }
     if (!lookup) {
@@ -425,7 +434,7 @@ static bool republish(void)
     }
     fast_facts_update();
     table_retire(publish_lookup(lookup));
-    heap_route_table_t *routes = table_alloc(sizeof(heap_route_table_t));
+    heap_route_table_t *routes = HEAP_ROUTE_CACHE ? table_alloc(sizeof(heap_route_table_t)) : NULL;
     retire_routes(publish_routes(routes ? routes : &no_routes));
     return true;
 }

@@ -184,8 +184,9 @@ TLSF_HOT void mh_free_fast(multi_heap_handle_t heap, void *p)
 }
 
 /* What heap_caps calls: the fast paths inline, or, with poisoning, the
- * poisoning layer's public functions. */
-#ifdef MULTI_HEAP_POISONING
+ * poisoning layer's public functions; an -Os build calls the public
+ * functions too, rather than keep a second copy of them in heap_caps. */
+#if defined(MULTI_HEAP_POISONING) || defined(__OPTIMIZE_SIZE__)
 static inline void *heapcaps_mh_malloc(multi_heap_handle_t heap, size_t size)
 {
     return multi_heap_malloc(heap, size);
