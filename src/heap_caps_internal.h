@@ -83,7 +83,17 @@ typedef struct {
     size_t segment_count;
 } heap_lookup_t;
 
+/* An -Os build keeps no route cache: a request walks the heap list by
+ * priority, which on an MCU's handful of heaps is a few steps more, and the
+ * cache's builder and its 1 KiB table stay out of the program (one slot
+ * remains, for the empty table the registry publishes). */
+#if defined(__OPTIMIZE_SIZE__)
+#define HEAP_ROUTE_CACHE 0
+#define HEAP_ROUTE_SLOTS 1u
+#else
+#define HEAP_ROUTE_CACHE 1
 #define HEAP_ROUTE_SLOTS 256u
+#endif
 
 typedef struct {
     _Atomic(const heap_route_t *) slots[HEAP_ROUTE_SLOTS];
@@ -132,17 +142,8 @@ TLSF_INTERNAL const heap_route_t *heapcaps_route_build(uint32_t caps);
 
 static inline unsigned heap_route_slot(uint32_t caps)
 {
-    return (unsigned)((caps * 0x9E3779B1u) >> 24);
+    return (unsigned)((caps * 0x9E3779B1u) >> 24) % HEAP_ROUTE_SLOTS;
 }
-
-/* An -Os build keeps no route cache: a request walks the heap list by
- * priority, which on an MCU's handful of heaps is a few steps more, and the
- * cache's builder and its 1 KiB table stay out of the program. */
-#if defined(__OPTIMIZE_SIZE__)
-#define HEAP_ROUTE_CACHE 0
-#else
-#define HEAP_ROUTE_CACHE 1
-#endif
 
 /** The heaps a request with `caps` tries, in order; NULL when it cannot be
  *  cached (then walk the heap list). */
