@@ -97,6 +97,17 @@ static void printf_formats_what_the_library_prints(void **state)
                                  "4294967295|-7");
 }
 
+/* 64-bit values take 32-bit divisions only: every digit place is checked. */
+static void long_long_values_print_whole(void **state)
+{
+    (void)state;
+    heapcaps_port_print("%llu|%lld|%llx|%llu|%llu", 18446744073709551615ull,
+                        -9223372036854775807ll - 1, 0xFEDCBA9876543210ull, 4294967296ull,
+                        10000000000000000000ull);
+    assert_string_equal(written, "18446744073709551615|-9223372036854775808|fedcba9876543210|"
+                                 "4294967296|10000000000000000000");
+}
+
 static void pointers_print_as_a_device_prints_them(void **state)
 {
     (void)state;
@@ -208,6 +219,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         PORT_TEST(printf_formats_what_the_library_prints),
+        PORT_TEST(long_long_values_print_whole),
         PORT_TEST(pointers_print_as_a_device_prints_them),
         PORT_TEST(long_output_is_written_in_pieces_but_whole),
         PORT_TEST(log_lines_carry_level_time_and_tag),

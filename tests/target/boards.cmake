@@ -34,8 +34,9 @@ elseif(HEAPCAPS_TEST_BOARD STREQUAL "xtensa-sim")
   target_sources(heapcaps_target_support PRIVATE ${board_dir}/xtensa/start.S
                  ${board_dir}/xtensa/sim_io.c ${board_dir}/xtensa/division.c
                  ${board_dir}/xtensa/float_zero.c)
+  # One RAM holds code and data on this board: its segment is RWX on purpose.
   target_link_options(heapcaps_target_support PUBLIC -nostartfiles
-                      -T${board_dir}/xtensa/sim.ld)
+                      -T${board_dir}/xtensa/sim.ld -Wl,--no-warn-rwx-segments)
 else()
   message(FATAL_ERROR "heapcaps: cross-compiled tests need a board: set HEAPCAPS_TEST_BOARD "
                       "(mps2-an385, mps2-an386, riscv-virt or xtensa-sim) in the toolchain "

@@ -138,6 +138,30 @@ static void out_padded(out_t *out, const char *text, size_t length, unsigned wid
     }
 }
 
+/* The last digit of *value in base 10 or 16, and *value without it, by
+ * 32-bit divisions only: a 64-bit division would bring in libgcc's helper
+ * (700 bytes on a Cortex-M), which some runtimes lack (Debian's lx106). */
+static unsigned take_digit(unsigned long long *value, unsigned base)
+{
+    if (base == 16) {
+        unsigned digit = (unsigned)(*value & 15u);
+        *value >>= 4;
+        return digit;
+    }
+    /* Long division by 10 in 32-, 16- and 16-bit steps: each partial
+     * dividend is below 10 * 65536, so each quotient fits its place. */
+    uint32_t high = (uint32_t)(*value >> 32);
+    uint32_t low = (uint32_t)*value;
+    uint32_t rest = high % 10u;
+    high /= 10u;
+    uint32_t part = (rest << 16) | (low >> 16);
+    uint32_t middle = part / 10u;
+    part = ((part % 10u) << 16) | (low & 0xFFFFu);
+    uint32_t bottom = part / 10u;
+    *value = ((unsigned long long)high << 32) | (middle << 16) | bottom;
+    return part % 10u;
+}
+
 static void out_number(out_t *out, unsigned long long value, bool negative, unsigned base,
                        bool upper, unsigned width, bool left, char pad)
 {
@@ -145,8 +169,7 @@ static void out_number(out_t *out, unsigned long long value, bool negative, unsi
     char text[24];
     size_t n = sizeof(text);
     do {
-        text[--n] = digits[value % base];
-        value /= base;
+        text[--n] = digits[take_digit(&value, base)];
     } while (value);
     if (negative) {
         if (pad == '0' && width) {
