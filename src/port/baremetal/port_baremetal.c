@@ -138,9 +138,11 @@ static void out_padded(out_t *out, const char *text, size_t length, unsigned wid
     }
 }
 
-/* The last digit of *value in base 10 or 16, and *value without it, by
- * 32-bit divisions only: a 64-bit division would bring in libgcc's helper
- * (700 bytes on a Cortex-M), which some runtimes lack (Debian's lx106). */
+/* The last digit of *value in base 10 or 16, and *value without it, with
+ * no division: a division helper may be missing from the core's runtime
+ * (Debian's lx106 libgcc has none; the ESP8266 keeps them in ROM), and the
+ * 64-bit one is 700 bytes on a Cortex-M. Printing is rare: a bit-by-bit long
+ * division by ten is fast enough. */
 static unsigned take_digit(unsigned long long *value, unsigned base)
 {
     if (base == 16) {
@@ -148,18 +150,17 @@ static unsigned take_digit(unsigned long long *value, unsigned base)
         *value >>= 4;
         return digit;
     }
-    /* Long division by 10 in 32-, 16- and 16-bit steps: each partial
-     * dividend is below 10 * 65536, so each quotient fits its place. */
-    uint32_t high = (uint32_t)(*value >> 32);
-    uint32_t low = (uint32_t)*value;
-    uint32_t rest = high % 10u;
-    high /= 10u;
-    uint32_t part = (rest << 16) | (low >> 16);
-    uint32_t middle = part / 10u;
-    part = ((part % 10u) << 16) | (low & 0xFFFFu);
-    uint32_t bottom = part / 10u;
-    *value = ((unsigned long long)high << 32) | (middle << 16) | bottom;
-    return part % 10u;
+    unsigned long long quotient = 0;
+    unsigned rest = 0;
+    for (int bit = (*value >> 32) ? 63 : 31; bit >= 0; --bit) {
+        rest = (rest << 1) | (unsigned)((*value >> bit) & 1u);
+        if (rest >= 10u) {
+            rest -= 10u;
+            quotient |= 1ull << bit;
+        }
+    }
+    *value = quotient;
+    return rest;
 }
 
 static void out_number(out_t *out, unsigned long long value, bool negative, unsigned base,
