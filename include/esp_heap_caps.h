@@ -53,6 +53,9 @@ extern "C" {
 #define MALLOC_CAP_SIMD          (1 << 20)      /**< usable by SIMD instructions */
 #define MALLOC_CAP_SPIRAM_NO_ENC (1 << 21)      /**< PSRAM exempt from flash encryption */
 #define MALLOC_CAP_INVALID       (1u << 31) /**< no heap has it; "all heaps" for check/dump/walk */
+/* Bits 22-30 have no meaning here: a board layout may give them meanings of
+ * its own (take them from bit 30 down; examples/mcu_port, docs/porting.md).
+ * ESP-IDF may assign the lower ones in later versions. */
 
 /** Called when an allocation fails: requested size, caps, failing function. */
 typedef void (*esp_alloc_failed_hook_t)(size_t size, uint32_t caps, const char *function_name);
