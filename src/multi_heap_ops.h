@@ -121,6 +121,33 @@ TLSF_HOT void note_taken(multi_heap_handle_t heap, size_t bytes)
     }
 }
 
+/* The core's operations on a heap's pool: inline, so that malloc and free
+ * are one function each; an -Os build calls the core's public functions
+ * instead, so that a program holds one copy of the core's operations. */
+#if defined(__OPTIMIZE_SIZE__)
+static inline void *core_malloc(tlsf_t *core, size_t size, size_t *block_size)
+{
+    void *p = tlsf_malloc(core, size);
+    if (p) {
+        *block_size = tlsf_block_size(tlsf_block_from_payload(p));
+    }
+    return p;
+}
+
+static inline size_t core_free(tlsf_t *core, void *p)
+{
+    size_t freed = tlsf_block_size(tlsf_block_from_payload(p));
+    tlsf_free(core, p);
+    return freed;
+}
+
+#define core_realloc tlsf_realloc
+#else
+#define core_malloc  tlsf_ops_malloc
+#define core_free    tlsf_ops_free
+#define core_realloc tlsf_ops_realloc
+#endif
+
 TLSF_HOT void require_allocated(multi_heap_handle_t heap, const void *p, pointer_op_t op)
 {
     if (TLSF_UNLIKELY(!tlsf_ops_is_allocated(core_of(heap), p))) {
@@ -131,7 +158,7 @@ TLSF_HOT void require_allocated(multi_heap_handle_t heap, const void *p, pointer
 TLSF_HOT void *malloc_unlocked(multi_heap_handle_t heap, size_t size)
 {
     size_t block_size;
-    void *p = tlsf_ops_malloc(core_of(heap), size, &block_size);
+    void *p = core_malloc(core_of(heap), size, &block_size);
     if (p) {
         note_taken(heap, block_size + TLSF_WORD);
     }
@@ -141,7 +168,7 @@ TLSF_HOT void *malloc_unlocked(multi_heap_handle_t heap, size_t size)
 /* Free block p, known to be an allocated block of the heap. */
 TLSF_HOT void free_block_unlocked(multi_heap_handle_t heap, void *p)
 {
-    heap->free_bytes += tlsf_ops_free(core_of(heap), p) + TLSF_WORD;
+    heap->free_bytes += core_free(core_of(heap), p) + TLSF_WORD;
 }
 
 TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
@@ -154,7 +181,7 @@ TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
 static inline void *realloc_block_unlocked(multi_heap_handle_t heap, void *p, size_t size)
 {
     size_t before = held_by(p);
-    void *result = tlsf_ops_realloc(core_of(heap), p, size);
+    void *result = core_realloc(core_of(heap), p, size);
     if (result) {
         /* Moved or not, the heap now holds the new block instead of the old. */
         heap->free_bytes += before;
