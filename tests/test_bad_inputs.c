@@ -501,6 +501,100 @@ static void hc_callback_null(void **state)
     assert_nothing_changed();
 }
 
+/* ---- queries, walks and checks ------------------------------------------- */
+
+static void hc_aligned_free_null(void **state)
+{
+    (void)state;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    heap_caps_aligned_free(NULL);
+#pragma GCC diagnostic pop
+    assert_nothing_changed();
+}
+
+static void hc_allocated_size_foreign(void)
+{
+    (void)heap_caps_get_allocated_size(&foreign[4]);
+}
+
+static void hc_allocated_size_of_a_foreign_pointer(void **state)
+{
+    (void)state;
+    assert_aborts_saying(hc_allocated_size_foreign, "outside heap areas");
+}
+
+static void hc_containing_block_foreign(void)
+{
+    (void)heap_caps_get_containing_block_size(&foreign[4]);
+}
+
+static void hc_containing_block_size_of_a_foreign_pointer(void **state)
+{
+    (void)state;
+    assert_aborts_saying(hc_containing_block_foreign,
+                         "assert failed: heap_caps_get_containing_block_size");
+}
+
+/* ESP-IDF asserts; here a walk without a walker visits nothing. */
+static void hc_walk_null_walker(void **state)
+{
+    (void)state;
+    heap_caps_walk(MALLOC_CAP_8BIT, NULL, NULL);
+    heap_caps_walk_all(NULL, NULL);
+    assert_nothing_changed();
+}
+
+static void hc_check_integrity_addr_outside_every_heap(void **state)
+{
+    (void)state;
+    assert_false(heap_caps_check_integrity_addr((intptr_t)&foreign[4], true));
+    assert_nothing_changed();
+}
+
+static void hc_get_info_caps_no_heap_has(void **state)
+{
+    (void)state;
+    multi_heap_info_t info;
+    memset(&info, 0xFF, sizeof(info));
+    heap_caps_get_info(&info, MALLOC_CAP_SPM);
+    assert_int_equal(info.total_free_bytes, 0);
+    assert_int_equal(info.largest_free_block, 0);
+    assert_int_equal(info.total_blocks, 0);
+    assert_int_equal(heap_caps_get_free_size(MALLOC_CAP_SPM), 0);
+    assert_int_equal(heap_caps_get_total_size(MALLOC_CAP_INVALID), 0);
+    assert_nothing_changed();
+}
+
+static void hc_monitor_stop_without_start(void **state)
+{
+    (void)state;
+    assert_int_equal(heap_caps_monitor_local_minimum_free_size_stop(), ESP_FAIL);
+    assert_nothing_changed();
+}
+
+static void hc_realloc_prefer_empty_list(void **state)
+{
+    (void)state;
+    REJECTED_WITH_CALLBACK(heap_caps_realloc_prefer(live, 128, 0));
+}
+
+static void mh_walk_null_walker(void **state)
+{
+    (void)state;
+    multi_heap_walk(mh, NULL, NULL);
+    assert_nothing_changed();
+}
+
+/* ESP-IDF asserts; here the answer is "no block". */
+static void mh_find_containing_block_of_a_foreign_pointer(void **state)
+{
+    (void)state;
+    assert_null(multi_heap_find_containing_block(mh, &foreign[4]));
+    assert_null(multi_heap_find_containing_block(NULL, mh_live));
+    assert_nothing_changed();
+}
+
 /* ---- runtime regions ----------------------------------------------------- */
 
 static const uint32_t region_caps[SOC_MEMORY_TYPE_NO_PRIOS] = {MALLOC_CAP_8BIT, 0, 0};
@@ -679,6 +773,16 @@ int main(void)
         ROW(hc_prefer_empty_list),
         ROW(hc_prefer_size_0),
         ROW(hc_callback_null),
+        ROW(hc_aligned_free_null),
+        ROW(hc_allocated_size_of_a_foreign_pointer),
+        ROW(hc_containing_block_size_of_a_foreign_pointer),
+        ROW(hc_walk_null_walker),
+        ROW(hc_check_integrity_addr_outside_every_heap),
+        ROW(hc_get_info_caps_no_heap_has),
+        ROW(hc_monitor_stop_without_start),
+        ROW(hc_realloc_prefer_empty_list),
+        ROW(mh_walk_null_walker),
+        ROW(mh_find_containing_block_of_a_foreign_pointer),
         ROW(region_start_0),
         ROW(region_caps_null),
         ROW(region_reversed_or_empty),
