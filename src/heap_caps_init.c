@@ -159,18 +159,21 @@ esp_err_t heap_caps_add_region(intptr_t start, intptr_t end)
     intptr_t chip = heapcaps_layout_to_chip(layout, start);
     for (size_t i = 0; layout && i < layout->region_count; ++i) {
         const soc_memory_region_t *region = &layout->regions[i];
-        if (chip >= region->start && chip < region->start + (intptr_t)region->size) {
+        if ((uintptr_t)(chip - region->start) < region->size) {
             return heap_caps_add_region_with_caps(layout->types[region->type].caps, start, end);
         }
     }
     return ESP_ERR_NOT_FOUND;
 }
 
+/* Addresses compare unsigned: on a 32-bit core a range may cross 0x80000000
+ * (ESP-IDF's intptr_t arguments would make that a negative number). */
 bool heap_caps_check_add_region_allowed(intptr_t heap_start, intptr_t heap_end, intptr_t start,
                                         intptr_t end)
 {
-    return !((start < heap_start && end > heap_start) || (start < heap_end && end > heap_end) ||
-             (start == heap_start && end == heap_end));
+    uintptr_t hs = (uintptr_t)heap_start, he = (uintptr_t)heap_end;
+    uintptr_t s = (uintptr_t)start, e = (uintptr_t)end;
+    return !((s < hs && e > hs) || (s < he && e > he) || (s == hs && e == he));
 }
 
 /* Name for task tracking: the memory type whose caps OR to the same word. */
@@ -187,7 +190,7 @@ static const char *type_name_for(const uint32_t caps[SOC_MEMORY_TYPE_NO_PRIOS])
 
 esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, intptr_t end)
 {
-    if (!caps || !start || !end || end <= start) {
+    if (!caps || !start || !end || (uintptr_t)end <= (uintptr_t)start) {
         return ESP_ERR_INVALID_ARG;
     }
     for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {

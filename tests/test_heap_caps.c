@@ -735,6 +735,22 @@ static void add_region_range_check_matches_esp_idf(void **state)
     assert_false(heap_caps_check_add_region_allowed(hs, he, 0x1000, 0x3000));
 }
 
+/* A heap across 0x80000000 (its end a negative intptr_t on a 32-bit core):
+ * addresses compare unsigned, a difference from ESP-IDF (docs/differences.md). */
+static void add_region_range_check_across_the_sign_bit(void **state)
+{
+    (void)state;
+    const intptr_t hs = (intptr_t)(uintptr_t)0x7FFFF000u, he = (intptr_t)(uintptr_t)0x80001000u;
+    assert_false(heap_caps_check_add_region_allowed(hs, he, (intptr_t)(uintptr_t)0x7FFFE000u,
+                                                    (intptr_t)(uintptr_t)0x80000000u));
+    assert_false(heap_caps_check_add_region_allowed(hs, he, (intptr_t)(uintptr_t)0x80000800u,
+                                                    (intptr_t)(uintptr_t)0x80002000u));
+    assert_true(heap_caps_check_add_region_allowed(hs, he, (intptr_t)(uintptr_t)0x7FFFF800u,
+                                                   (intptr_t)(uintptr_t)0x80000800u));
+    assert_true(heap_caps_check_add_region_allowed(hs, he, (intptr_t)(uintptr_t)0x80001000u,
+                                                   (intptr_t)(uintptr_t)0x80002000u));
+}
+
 static void region_inside_an_allocated_block_wins_for_its_pointers(void **state)
 {
     (void)state;
@@ -1026,6 +1042,7 @@ int main(void)
         BOARD_TEST(region_added_without_library_memory_is_refused_cleanly),
         BOARD_TEST(region_added_twice_or_straddling_is_refused),
         cmocka_unit_test(add_region_range_check_matches_esp_idf),
+        cmocka_unit_test(add_region_range_check_across_the_sign_bit),
         BOARD_TEST(region_inside_an_allocated_block_wins_for_its_pointers),
         BOARD_TEST(many_extra_heaps_leave_selection_and_free_intact),
         BOARD_TEST(more_distinct_caps_than_the_route_cache_holds_still_work),
