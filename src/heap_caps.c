@@ -163,11 +163,14 @@ TLSF_COLD static void *alloc_through_alias(heap_t *heap, size_t size, uint32_t c
     return user;
 }
 
-/* Try one heap: plain or aligned, with the EXEC alias where it applies. */
+/* Try one heap: plain or aligned, with the EXEC alias where it applies. An
+ * aligned EXEC request is not served through an alias (the alias word before
+ * the code would need the alignment on the instruction side): heaps that
+ * execute at their own addresses serve it, or it fails. */
 TLSF_HOT void *alloc_from(heap_t *heap, size_t size, size_t alignment, uint32_t caps)
 {
     if (TLSF_UNLIKELY((caps & MALLOC_CAP_EXEC) && heap->alias != HEAP_ALIAS_NONE)) {
-        return alloc_through_alias(heap, size, caps);
+        return alignment <= 4 ? alloc_through_alias(heap, size, caps) : NULL;
     }
     void *block = alignment <= 4 ? heapcaps_mh_malloc(heap->heap, size + HEAP_OWNER_WORD)
                                  : multi_heap_aligned_alloc_offs(heap->heap, size + HEAP_OWNER_WORD,
@@ -414,8 +417,15 @@ static void *calloc_traced(size_t n, size_t size, uint32_t caps, void *caller)
 static void *realloc_traced(void *ptr, size_t size, uint32_t caps, void *caller)
 {
     uint32_t timestamp = heapcaps_trace_timestamp();
+    if (ptr && !size) {
+        /* A free: traced before the block goes back, as heap_caps_free does,
+         * so that another task's allocation at that address is not taken
+         * for it. */
+        heapcaps_trace_free(ptr, caller);
+        return realloc_untraced(ptr, 0, caps);
+    }
     void *p = realloc_untraced(ptr, size, caps);
-    if (ptr && (p || !size)) {
+    if (ptr && p) {
         heapcaps_trace_free(ptr, caller);
     }
     if (p) {

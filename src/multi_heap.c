@@ -298,12 +298,12 @@ bool multi_heap_check(multi_heap_handle_t heap, bool print_errors)
 
 size_t MH_PUBLIC(multi_heap_free_size)(multi_heap_handle_t heap)
 {
-    return heap ? heap->free_bytes : 0;
+    return heap ? counter_read(&heap->free_bytes) : 0;
 }
 
 size_t MH_PUBLIC(multi_heap_minimum_free_size)(multi_heap_handle_t heap)
 {
-    return heap ? heap->minimum_free_bytes : 0;
+    return heap ? counter_read(&heap->minimum_free_bytes) : 0;
 }
 
 void MH_PUBLIC(multi_heap_get_info)(multi_heap_handle_t heap, multi_heap_info_t *info)
@@ -335,7 +335,7 @@ size_t multi_heap_reset_minimum_free_bytes(multi_heap_handle_t heap)
     }
     mh_lock(heap);
     size_t previous = heap->minimum_free_bytes;
-    heap->minimum_free_bytes = heap->free_bytes;
+    counter_write(&heap->minimum_free_bytes, heap->free_bytes);
     mh_unlock(heap);
     return previous;
 }
@@ -348,7 +348,7 @@ void multi_heap_restore_minimum_free_bytes(multi_heap_handle_t heap,
     }
     mh_lock(heap);
     if (new_minimum_free_bytes_value < heap->minimum_free_bytes) {
-        heap->minimum_free_bytes = new_minimum_free_bytes_value;
+        counter_write(&heap->minimum_free_bytes, new_minimum_free_bytes_value);
     }
     mh_unlock(heap);
 }

@@ -113,12 +113,33 @@ TLSF_HOT size_t held_by(const void *p)
     return tlsf_block_size(tlsf_block_from_payload(p)) + TLSF_WORD;
 }
 
+/* The free counters are written under the heap's lock but read without it
+ * (multi_heap_free_size, heap_caps_get_free_size): relaxed atomic loads and
+ * stores, plain loads and stores on every core, keep those reads race-free
+ * without a read-modify-write (writers are serialised by the lock). */
+static inline size_t counter_read(const size_t *counter)
+{
+    return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+static inline void counter_write(size_t *counter, size_t value)
+{
+    __atomic_store_n(counter, value, __ATOMIC_RELAXED);
+}
+
 TLSF_HOT void note_taken(multi_heap_handle_t heap, size_t bytes)
 {
-    heap->free_bytes -= bytes;
-    if (heap->free_bytes < heap->minimum_free_bytes) {
-        heap->minimum_free_bytes = heap->free_bytes;
+    size_t free_now = heap->free_bytes - bytes;
+    counter_write(&heap->free_bytes, free_now);
+    if (free_now < heap->minimum_free_bytes) {
+        counter_write(&heap->minimum_free_bytes, free_now);
     }
+}
+
+/* The heap holds `bytes` more free bytes (under its lock). */
+static inline void note_given_back(multi_heap_handle_t heap, size_t bytes)
+{
+    counter_write(&heap->free_bytes, heap->free_bytes + bytes);
 }
 
 /* The core's operations on a heap's pool: inline, so that malloc and free
@@ -168,7 +189,7 @@ TLSF_HOT void *malloc_unlocked(multi_heap_handle_t heap, size_t size)
 /* Free block p, known to be an allocated block of the heap. */
 TLSF_HOT void free_block_unlocked(multi_heap_handle_t heap, void *p)
 {
-    heap->free_bytes += core_free(core_of(heap), p) + TLSF_WORD;
+    note_given_back(heap, core_free(core_of(heap), p) + TLSF_WORD);
 }
 
 TLSF_HOT void free_unlocked(multi_heap_handle_t heap, void *p)
@@ -184,7 +205,7 @@ static inline void *realloc_block_unlocked(multi_heap_handle_t heap, void *p, si
     void *result = core_realloc(core_of(heap), p, size);
     if (result) {
         /* Moved or not, the heap now holds the new block instead of the old. */
-        heap->free_bytes += before;
+        note_given_back(heap, before);
         note_taken(heap, held_by(result));
     }
     return result;

@@ -504,6 +504,51 @@ static void exec_alias_round_trip_with_memory_protection_off(void **state)
     on_every_chip(exec_alias_round_trip_on);
 }
 
+/* An aligned EXEC request is served aligned, or refused: the D/IRAM alias
+ * (one word before the code) does not serve aligned requests, so with the
+ * IRAM that executes at its own address used up they go elsewhere or fail
+ * (docs/differences.md). */
+static void aligned_exec_is_aligned_or_refused_on(const chip_t *chip)
+{
+    if (chip->alias == ALIAS_NONE) {
+        return;
+    }
+    boot_without_memprot(chip);
+    size_t all_free = heap_caps_get_free_size(0);
+    for (size_t alignment = 8; alignment <= 64; alignment *= 2) {
+        void *p = heap_caps_aligned_alloc(alignment, 100, MALLOC_CAP_EXEC);
+        if (p) {
+            CHECK(((uintptr_t)p & (alignment - 1)) == 0);
+            heap_caps_free(p);
+        }
+    }
+    static void *kept[256];
+    size_t kept_count = take_non_alias_exec_memory(kept, COUNT(kept));
+    for (size_t alignment = 8; alignment <= 64; alignment *= 2) {
+        memset(&failure, 0, sizeof(failure));
+        void *p = heap_caps_aligned_alloc(alignment, 100, MALLOC_CAP_EXEC);
+        if (p) { /* memory that executes at its own address (RTC fast memory) */
+            CHECK(((uintptr_t)p & (alignment - 1)) == 0);
+            CHECK(!esp_ptr_in_diram_iram(p));
+            heap_caps_free(p);
+        } else {
+            CHECK_EQ(failure.calls, 1);
+        }
+    }
+    void *plain = heap_caps_malloc(100, MALLOC_CAP_EXEC); /* the alias still serves these */
+    CHECK(plain != NULL && esp_ptr_in_diram_iram(plain));
+    heap_caps_free(plain);
+    free_all(kept, kept_count);
+    CHECK(heap_caps_check_integrity_all(true));
+    CHECK_EQ(heap_caps_get_free_size(0), all_free);
+}
+
+static void aligned_exec_is_aligned_or_refused(void **state)
+{
+    (void)state;
+    on_every_chip(aligned_exec_is_aligned_or_refused_on);
+}
+
 /* heap_caps_get_allocated_size() of an alias pointer must not promise bytes
  * outside the block: each IRAM word of [p, p + size) is written through its
  * DRAM twin (on the chip they are the same memory; the emulator shares the
@@ -1662,6 +1707,7 @@ int main(void)
         CHIP_TEST(byte_requests_never_come_from_word_only_iram),
         CHIP_TEST(exec_with_byte_or_dma_access_is_refused),
         CHIP_TEST(exec_alias_round_trip_with_memory_protection_off),
+        CHIP_TEST(aligned_exec_is_aligned_or_refused),
         CHIP_TEST(exec_alias_allocated_size_stays_inside_the_block),
         CHIP_TEST(memory_protection_leaves_no_exec_heap_and_exec_requests_report),
         CHIP_TEST(realloc_moves_between_byte_and_exec_memory_keeping_data),
