@@ -15,6 +15,9 @@
 #   view-asan    the sanitizer view (HEAPCAPS_SANITIZER_VIEW) under ASan: the
 #                sanitizer_view tests (other suites damage heaps on purpose)
 #   view-valgrind  its Valgrind part: the sanitizer_view tests, gcc build
+#   stress       scripts/stress.sh --ci: the concurrency stress program
+#                (docs/stress.md) under ThreadSanitizer and Helgrind, and
+#                with every debugging feature under ThreadSanitizer
 #   install      cmake --install of the gcc64 build into build/install
 #   consumer-*   tests/consumer built against it with find_package and with
 #                pkg-config, and against the source tree with
@@ -256,6 +259,15 @@ format_check() {
     record format "ok ($(elapsed "$t0")s)"
 }
 
+# stress: scripts/stress.sh --ci (build trees build/stress-*, logs build/stress-logs).
+stress_ci() {
+    local t0=$EPOCHREALTIME
+    banner "stress: scripts/stress.sh --ci --jobs $jobs"
+    "$root/scripts/stress.sh" --ci --jobs "$jobs" ||
+        fail stress "scripts/stress.sh --ci failed (logs: build/stress-logs)"
+    record stress "ok: TSan, Helgrind, all features under TSan ($(elapsed "$t0")s)"
+}
+
 # cross: the library freestanding for every cross target (scripts/cross-build.sh).
 cross_build() {
     local t0=$EPOCHREALTIME
@@ -314,6 +326,7 @@ main() {
         run_build view-asan CC=clang -DHEAPCAPS_SANITIZE=ON -DHEAPCAPS_SANITIZER_VIEW=ON
         ctest_args=(-L sanitizer_view)
         run_build view-valgrind CC=gcc -DHEAPCAPS_SANITIZER_VIEW=ON
+        stress_ci
 
         install_build gcc64
         consumer_cmake package -DHEAPCAPS_CONSUMER_MODE=package "-DCMAKE_PREFIX_PATH=$build/install"
