@@ -37,6 +37,9 @@
 #                and the cross toolchains are installed with apt-get when
 #                missing (as root, or with sudo without a password).
 #   format       the C sources are as clang-format writes them
+#   coverage     scripts/coverage.sh --ci: line and branch coverage of src/
+#                (gcc --coverage, gcovr), at least 95 % of lines and 85 % of
+#                branches (docs/coverage.md)
 # Build trees are build/test-<name> and are reused (incremental builds).
 #
 # Options:
@@ -276,6 +279,18 @@ cross_build() {
     record cross "ok: cortex-m3, cortex-m4f, rv32imc, xtensa-lx106 ($(elapsed "$t0")s)"
 }
 
+# coverage: line and branch coverage of src/ (scripts/coverage.sh --ci).
+coverage_check() {
+    local t0=$EPOCHREALTIME out
+    banner "coverage: scripts/coverage.sh --ci --min-lines 95 --min-branches 85"
+    out=$("$root/scripts/coverage.sh" --ci --jobs "$jobs" --min-lines 95 --min-branches 85 2>&1) || {
+        printf '%s\n' "$out"
+        fail coverage "$(printf '%s\n' "$out" | grep -E 'below|failed' | tail -n 1)"
+    }
+    printf '%s\n' "$out"
+    record coverage "ok: $(printf '%s\n' "$out" | awk '/^src\/ \(total\)/ { print "lines " $3 " %, branches " $6 " %" }') ($(elapsed "$t0")s)"
+}
+
 core_size() {
     local t0=$EPOCHREALTIME out
     banner "core-size: scripts/core-size.sh"
@@ -353,6 +368,7 @@ main() {
             done
         done
         format_check
+        coverage_check
     fi
 
     print_summary
