@@ -75,29 +75,9 @@ done
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}
 
 # ------------------------------------------------------------------ reporting
-summary=()
-t_start=$EPOCHREALTIME
-
-elapsed() { # elapsed START: seconds since START, one decimal
-    awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
-}
-banner() { printf '\n==== %s: %s\n' "$me" "$*"; }
-record() { summary+=("$(printf '  %-26s %s' "$1" "$2")"); }
-
-print_summary() {
-    banner "summary"
-    local line
-    for line in "${summary[@]}"; do
-        printf '%s\n' "$line"
-    done
-}
-
-fail() { # fail NAME WHAT
-    record "$1" "FAILED: $2"
-    print_summary
-    printf '\n%s: FAILED at %s: %s (total %ss)\n' "$me" "$1" "$2" "$(elapsed "$t_start")" >&2
-    exit 1
-}
+report_width=26
+# shellcheck source=scripts/report.sh
+source "$root/scripts/report.sh"
 
 # ------------------------------------------------------------------ steps
 # configure NAME CC FLAGS CMAKE_ARGS...: build/stress-NAME with stress_heap.

@@ -78,30 +78,8 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_stack_use_after_return=1:strict_string_checks=1}
 
 # ------------------------------------------------------------------ reporting
-summary=()
-t_start=$EPOCHREALTIME
-
-elapsed() { # elapsed START: seconds since START, one decimal
-    awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'
-}
-banner() { printf '\n==== %s: %s\n' "$me" "$*"; }
-record() { summary+=("$(printf '  %-22s %s' "$1" "$2")"); }
-
-print_summary() {
-    banner "summary"
-    local line
-    for line in "${summary[@]}"; do
-        printf '%s\n' "$line"
-    done
-}
-
-# fail NAME WHAT: record the failure, print the summary, stop.
-fail() {
-    record "$1" "FAILED: $2"
-    print_summary
-    printf '\n%s: FAILED at %s: %s (total %ss)\n' "$me" "$1" "$2" "$(elapsed "$t_start")" >&2
-    exit 1
-}
+# shellcheck source=scripts/report.sh
+source "$root/scripts/report.sh"
 
 # ------------------------------------------------------------------ steps
 # Extra ctest arguments for the next run_build (e.g. a label); reset after it.
