@@ -307,7 +307,7 @@ TLSF_COLD static void *alias_block_or_abort(void *ptr, heap_t **heap)
     void *block = NULL;
     *heap = NULL;
     if (heapcaps_is_alias(ptr)) {
-        block = (char *)heapcaps_alias_data(ptr) - HEAP_OWNER_WORD;
+        block = heapcaps_block_of(heapcaps_alias_data(ptr));
         *heap = heapcaps_find_heap(block);
     }
     if (!*heap) {
@@ -351,7 +351,7 @@ static void *realloc_untraced(void *ptr, size_t size, uint32_t caps)
     }
     bool was_alias;
     void *data = alias_to_data(ptr, &was_alias);
-    void *block = (char *)data - HEAP_OWNER_WORD;
+    void *block = heapcaps_block_of(data);
     heap_t *heap = heapcaps_find_heap(block);
     if (!heap) {
         outside_heaps("heap_caps_realloc_base", "realloc() pointer is outside heap areas");

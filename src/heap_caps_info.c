@@ -133,47 +133,42 @@ void heap_caps_print_heap_info(uint32_t caps)
 
 /* ---- local minimum monitoring ------------------------------------------ */
 
-static size_t *monitor_saved; /* per heap in list order, NULL when not active */
-static size_t monitor_count;
+/* Each heap keeps its own saved minimum, so that heaps added while
+ * monitoring (at the head of the list) neither shift nor take the others'. */
+static bool monitor_active;
 
 void heapcaps_monitor_reset(void)
 {
-    heapcaps_meta_free(monitor_saved);
-    monitor_saved = NULL;
-    monitor_count = 0;
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        heap->monitored = false;
+    }
+    monitor_active = false;
 }
 
 esp_err_t heap_caps_monitor_local_minimum_free_size_start(void)
 {
-    if (!monitor_saved) {
-        monitor_count = heapcaps_registry_count();
-        monitor_saved = heapcaps_meta_alloc((monitor_count ? monitor_count : 1) * sizeof(size_t));
-        if (!monitor_saved) {
-            heapcaps_port_abort("heap_caps_monitor_local_minimum_free_size_start: no memory");
-        }
-        memset(monitor_saved, 0xFF, (monitor_count ? monitor_count : 1) * sizeof(size_t));
-    }
-    size_t i = 0;
-    for (heap_t *heap = heap_list_first(); heap && i < monitor_count; heap = heap->next, ++i) {
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
         if (heap->heap) {
             size_t previous = multi_heap_reset_minimum_free_bytes(heap->heap);
-            if (previous < monitor_saved[i]) {
-                monitor_saved[i] = previous;
+            if (!heap->monitored || previous < heap->monitor_saved) {
+                heap->monitor_saved = previous;
             }
+            heap->monitored = true;
         }
     }
+    monitor_active = true;
     return ESP_OK;
 }
 
 esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void)
 {
-    if (!monitor_saved) {
+    if (!monitor_active) {
         return ESP_FAIL;
     }
-    size_t i = 0;
-    for (heap_t *heap = heap_list_first(); heap && i < monitor_count; heap = heap->next, ++i) {
-        if (heap->heap) {
-            multi_heap_restore_minimum_free_bytes(heap->heap, monitor_saved[i]);
+    /* A heap added after the last start keeps its own minimum. */
+    for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
+        if (heap->heap && heap->monitored) {
+            multi_heap_restore_minimum_free_bytes(heap->heap, heap->monitor_saved);
         }
     }
     heapcaps_monitor_reset();
@@ -191,7 +186,7 @@ size_t heap_caps_get_allocated_size(void *ptr)
     if (!heap && heapcaps_is_alias(ptr)) {
         /* An EXEC allocation returned through the IRAM alias. */
         void *data = heapcaps_alias_data(ptr);
-        heap = heapcaps_find_heap((char *)data - HEAP_OWNER_WORD);
+        heap = heapcaps_find_heap(heapcaps_block_of(data));
         if (heap) {
             return heapcaps_alias_usable(heap, data, ptr);
         }

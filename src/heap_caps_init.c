@@ -202,7 +202,14 @@ esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, 
     if (!heap) {
         return ESP_ERR_NO_MEM;
     }
-    describe(heap, caps, start, end, type_name_for(caps));
+    /* Under memory protection no RAM executes (the IRAM aliases are not
+     * writable): the region keeps its other caps. */
+    const heapcaps_layout_t *layout = heapcaps_layout_installed();
+    uint32_t kept[SOC_MEMORY_TYPE_NO_PRIOS];
+    for (size_t prio = 0; prio < SOC_MEMORY_TYPE_NO_PRIOS; ++prio) {
+        kept[prio] = caps[prio] & (layout && layout->memprot ? ~(uint32_t)MALLOC_CAP_EXEC : ~0u);
+    }
+    describe(heap, kept, start, end, type_name_for(kept));
     heap->runtime = true;
     register_range(heap);
     if (!heap->heap) {

@@ -51,6 +51,8 @@ typedef struct heap {
     const char *name;                        /* memory type name, or NULL */
     uint8_t alias;                           /* HEAP_ALIAS_* for EXEC allocations */
     bool runtime;                            /* added by heap_caps_add_region*() */
+    bool monitored;                          /* monitor_saved holds a minimum */
+    size_t monitor_saved;                    /* lowest minimum before local monitoring started */
     struct heap *next;                       /* heap list */
     heapcaps_lock_t lock;
 } heap_t;
@@ -211,6 +213,13 @@ void heapcaps_monitor_reset(void);
 
 /** The data-side pointer stored before an IRAM-alias pointer. */
 void *heapcaps_alias_data(const void *p);
+
+/** The block (owner word) before data-side pointer `data`. Integer
+ *  arithmetic: the word read through an alias may be anything, even 0. */
+static inline void *heapcaps_block_of(const void *data)
+{
+    return (void *)((uintptr_t)data - HEAP_OWNER_WORD);
+}
 
 /** Bytes usable through IRAM-alias pointer p of the block at data in heap. */
 size_t heapcaps_alias_usable(heap_t *heap, const void *data, const void *p);

@@ -233,14 +233,31 @@ static inline void take_from_free_memory(multi_heap_handle_t heap, poison_head_t
 
 /* ---- the public functions ------------------------------------------------ */
 
+#ifdef MULTI_HEAP_POISONING_SLOW
+/* The free pattern over a free block, where the integrity check expects it. */
+static bool fill_free_block(void *payload, size_t size, bool used, void *user)
+{
+    (void)user;
+    size_t from = free_fill_start();
+    size_t to = size - tlsf_align_size();
+    if (!used && from < to) {
+        heapcaps_fill((char *)payload + from, FREE_FILL, to - from);
+    }
+    return true;
+}
+#endif
+
+/* The region is filled only once it is accepted: a refused region keeps its
+ * bytes (docs/differences.md). */
 multi_heap_handle_t multi_heap_register(void *start, size_t size)
 {
+    multi_heap_handle_t heap = multi_heap_register_impl(start, size);
 #ifdef MULTI_HEAP_POISONING_SLOW
-    if (start && size) {
-        heapcaps_fill(start, FREE_FILL, size);
+    if (heap) {
+        tlsf_walk(core_of(heap), fill_free_block, NULL);
     }
 #endif
-    return multi_heap_register_impl(start, size);
+    return heap;
 }
 
 /* Head and tail on a fresh block of `size` data bytes. */

@@ -1,11 +1,10 @@
 /*
  * test_coverage_heap_caps.c — heap_caps where the library runs short or the
  * layout is unusual: heap_caps_init() without a layout, without memory for
- * its lists, its descriptors, its lookup table or its route cache; the local
- * minimum monitor without memory; regions too small to become heaps; two
- * heaps in one lookup page; a heap inside a block of another; heaps far
- * apart; heaps used after the layout is uninstalled; the malloc() policy
- * with external memory enabled. On a board layout over host memory.
+ * its lists, its descriptors, its lookup table or its route cache; regions too small to become
+ * heaps; two heaps in one lookup page; a heap inside a block of another; heaps far apart; heaps
+ * used after the layout is uninstalled; the malloc() policy with external memory enabled. On a
+ * board layout over host memory.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -247,26 +246,6 @@ static void without_a_route_cache_requests_walk_the_heap_list(void **state)
     heap_caps_free(byte);
     assert_int_equal(heap_caps_get_free_size(MALLOC_CAP_8BIT | MALLOC_CAP_INTERNAL), dram_free);
     assert_true(heap_caps_check_integrity_all(true));
-}
-
-/* ---- the local minimum monitor --------------------------------------- */
-
-static void start_monitor(void *context)
-{
-    (void)context;
-    test_fail_meta_alloc_after(0);
-    (void)heap_caps_monitor_local_minimum_free_size_start();
-}
-
-static void monitor_stops_without_memory_for_its_table(void **state)
-{
-    (void)state;
-    boot();
-    char out[512];
-    guard_end_t end = run_guarded(start_monitor, NULL, out, sizeof(out));
-    test_fail_meta_alloc_after(-1);
-    assert_true(end.aborted);
-    assert_non_null(strstr(out, "heap_caps_monitor_local_minimum_free_size_start: no memory"));
 }
 
 /* ---- regions too small to be heaps ----------------------------------------- */
@@ -540,7 +519,6 @@ int main(void)
         HC_TEST(init_stops_without_internal_memory_for_the_descriptors),
         HC_TEST(init_stops_without_memory_for_the_heap_lookup),
         HC_TEST(without_a_route_cache_requests_walk_the_heap_list),
-        HC_TEST(monitor_stops_without_memory_for_its_table),
         HC_TEST(regions_too_small_for_a_heap_serve_nothing),
         HC_TEST(two_heaps_in_one_lookup_page_are_told_apart),
         HC_TEST(a_region_inside_a_block_is_a_heap_of_its_own),

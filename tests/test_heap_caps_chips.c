@@ -659,6 +659,34 @@ static void memory_protection_leaves_no_exec_heap_and_exec_requests_report(void 
     on_every_chip(memory_protection_leaves_no_exec_heap_on);
 }
 
+/* A region added at run time with MALLOC_CAP_EXEC under memory protection
+ * keeps its other caps and serves no EXEC request (its IRAM alias is not
+ * writable; docs/differences.md). */
+static void memory_protection_drops_exec_from_added_regions_on(const chip_t *chip)
+{
+    if (!chip->memprot_default) {
+        return;
+    }
+    boot_default(chip);
+    const size_t room = 2048;
+    unsigned char *region = heap_caps_malloc(room, MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
+    CHECK(region != NULL);
+    const uint32_t caps[3] = {MALLOC_CAP_EXEC | MALLOC_CAP_32BIT, 0, 0};
+    CHECK_EQ(heap_caps_add_region_with_caps(caps, (intptr_t)region, (intptr_t)region + room),
+             ESP_OK);
+    CHECK_EQ(heap_caps_get_total_size(MALLOC_CAP_EXEC), 0);
+    CHECK(heap_caps_get_free_size(MALLOC_CAP_32BIT) > 0);
+    CHECK(heap_caps_malloc(64, MALLOC_CAP_EXEC) == NULL);
+    CHECK_FAILURES(1, 64, MALLOC_CAP_EXEC, "heap_caps_malloc");
+    CHECK(heap_caps_check_integrity_all(true));
+}
+
+static void memory_protection_drops_exec_from_regions_added_at_run_time(void **state)
+{
+    (void)state;
+    on_every_chip(memory_protection_drops_exec_from_added_regions_on);
+}
+
 /* ============================================================ realloc across memory types */
 
 /* tests.md "realloc move data to a new heap type" (memory protection off). */
@@ -1433,6 +1461,41 @@ static void minimum_free_monitoring_starts_stops_and_refuses_a_second_stop(void 
     on_every_chip(minimum_monitoring_on);
 }
 
+/* A region added while monitoring goes to the head of the heap list: every
+ * other heap still gets its own saved minimum back at the stop, and the new
+ * heap keeps its own (0: it was added after startup). */
+static void monitoring_across_add_region_on(const chip_t *chip)
+{
+    boot_with_psram(chip);
+    static const uint32_t watched[] = {MALLOC_CAP_SPIRAM, MALLOC_CAP_INTERNAL, MALLOC_CAP_DMA,
+                                       MALLOC_CAP_DEFAULT, MALLOC_CAP_32BIT};
+    char *buffer = heap_caps_malloc(3500, MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
+    CHECK(buffer != NULL);
+    size_t lifetime[COUNT(watched)];
+    for (size_t i = 0; i < COUNT(watched); ++i) {
+        lifetime[i] = heap_caps_get_minimum_free_size(watched[i]);
+    }
+    size_t psram_free = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
+    CHECK_EQ(heap_caps_monitor_local_minimum_free_size_start(), ESP_OK);
+    const uint32_t caps[3] = {INVENTED_CAP, 0, 0};
+    CHECK_EQ(heap_caps_add_region_with_caps(caps, (intptr_t)buffer, (intptr_t)buffer + 3500),
+             ESP_OK);
+    CHECK_EQ(heap_caps_monitor_local_minimum_free_size_stop(), ESP_OK);
+    for (size_t i = 0; i < COUNT(watched); ++i) {
+        CHECK(heap_caps_get_minimum_free_size(watched[i]) <= lifetime[i]);
+    }
+    /* PSRAM was not touched: its lifetime minimum comes back exactly. */
+    CHECK_EQ(heap_caps_get_minimum_free_size(MALLOC_CAP_SPIRAM), lifetime[0]);
+    CHECK_EQ(heap_caps_get_free_size(MALLOC_CAP_SPIRAM), psram_free);
+    CHECK_EQ(heap_caps_get_minimum_free_size(INVENTED_CAP), 0);
+}
+
+static void monitoring_gives_each_heap_its_own_minimum_across_add_region(void **state)
+{
+    (void)state;
+    on_every_chip(monitoring_across_add_region_on);
+}
+
 /* tests.md "heap registered after startup should not affect minimum free size". */
 static void late_heap_minimum_on(const chip_t *chip)
 {
@@ -1710,6 +1773,7 @@ int main(void)
         CHIP_TEST(aligned_exec_is_aligned_or_refused),
         CHIP_TEST(exec_alias_allocated_size_stays_inside_the_block),
         CHIP_TEST(memory_protection_leaves_no_exec_heap_and_exec_requests_report),
+        CHIP_TEST(memory_protection_drops_exec_from_regions_added_at_run_time),
         CHIP_TEST(realloc_moves_between_byte_and_exec_memory_keeping_data),
         CHIP_TEST(realloc_moves_between_internal_ram_and_psram_keeping_data),
         CHIP_TEST(dma_requests_are_dma_capable_and_cache_aligned),
@@ -1726,6 +1790,7 @@ int main(void)
         CHIP_TEST(failed_allocation_aborts_after_the_callback_when_configured),
         CHIP_TEST(overflowing_and_unreasonable_sizes_fail),
         CHIP_TEST(minimum_free_monitoring_starts_stops_and_refuses_a_second_stop),
+        CHIP_TEST(monitoring_gives_each_heap_its_own_minimum_across_add_region),
         CHIP_TEST(heap_registered_after_startup_reports_minimum_zero),
         CHIP_TEST(runtime_region_takes_the_caps_of_its_chip_region),
         CHIP_TEST(sixty_four_extra_heaps_leave_default_requests_to_the_chip),

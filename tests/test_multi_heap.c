@@ -87,8 +87,14 @@ static void register_rejects_region_below_minimum_size(void **state)
     (void)state;
     size_t min = heapcaps_multi_heap_min_region_size();
     char *region = test_region(min);
+    /* A refused region keeps its bytes, with every poisoning level. */
+    memset(region, 0x5A, min);
     assert_null(multi_heap_register(region, min - 1));
     assert_null(multi_heap_register(region, 0));
+    assert_null(multi_heap_register(region + 1, min - 1));
+    for (size_t i = 0; i < min; ++i) {
+        assert_int_equal((unsigned char)region[i], 0x5A);
+    }
     multi_heap_handle_t heap = multi_heap_register(region, min);
     assert_non_null(heap);
     if (1 + TEST_POISON > 3 * WORD) {

@@ -79,6 +79,10 @@ typedef struct {
     intptr_t address_offset;
     /** Bytes of PSRAM mapped at soc->extram_low (0: none). */
     size_t psram_size;
+    /** Memory protection on (CONFIG_ESP_SYSTEM_MEMPROT): no RAM is both
+     *  writable and executable, so no heap serves MALLOC_CAP_EXEC, not even
+     *  a region added at run time with that cap (it is dropped). */
+    bool memprot;
 } heapcaps_layout_t;
 
 /**

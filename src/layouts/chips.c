@@ -200,5 +200,6 @@ esp_err_t heapcaps_chip_build_layout(const heapcaps_chip_t *chip,
     out->layout.reserved_count = reserved_count;
     out->layout.address_offset = 0;
     out->layout.psram_size = 0;
+    out->layout.memprot = options->memprot;
     return ESP_OK;
 }
