@@ -4,7 +4,7 @@
 # other and freeing them on shared heaps, with the accounting checked
 # exactly at barriers, under race detectors.
 #
-#   scripts/stress.sh [--ci] [--strict] [--seed S] [--stage NAME]... [--jobs N]
+#   scripts/stress.sh [--ci] [--seed S] [--stage NAME]... [--jobs N]
 #
 # Stages, in order, stopping at the first failure (non-zero exit status):
 #   tsan      clang -fsanitize=thread (build/stress-tsan): both levels
@@ -13,8 +13,9 @@
 #             with --ci 4 threads x 20,000, and the heap_caps level on ESP32
 #   helgrind  gcc build (build/stress-gcc) under valgrind --tool=helgrind
 #             --error-exitcode=1: 4 threads x 20,000 (--ci: x 5,000); with
-#             --warm-up, as Helgrind does not see the C11 atomics the caps
-#             routes are published with (ThreadSanitizer covers those)
+#             --warm-up and --locked-queries-only, as Helgrind does not see
+#             the C11 atomics the caps routes are published with and the
+#             free counters are read with (ThreadSanitizer covers those)
 #   features  every debugging feature (HEAPCAPS_ALL_FEATURES: tracing, task
 #             tracking, hooks, Light poisoning) under ThreadSanitizer
 #             (build/stress-tsan-all): per-task statistics and leak records
@@ -23,9 +24,6 @@
 #
 # Options:
 #   --ci        the reduced runs (about 2 minutes with the builds, 2 CPUs)
-#   --strict    heap-trace record sizes exact too: without it the features
-#               stage tolerates (and counts) the stale records of the
-#               library's realloc tracing window (docs/stress.md)
 #   --seed S    the random seed (default 1)
 #   --stage S   only these stages (repeatable): tsan, helgrind, features
 #   --jobs N    parallel build jobs (default 2)
@@ -46,7 +44,6 @@ build=$root/build
 logs=$build/stress-logs
 jobs=2
 ci=0
-strict=0
 seed=1
 stages=()
 
@@ -56,7 +53,6 @@ die() { echo "$me: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
     case $1 in
     --ci) ci=1; shift ;;
-    --strict) strict=1; shift ;;
     --seed) [[ $# -ge 2 ]] || die "--seed needs a number"; seed=$2; shift 2 ;;
     --stage)
         [[ $# -ge 2 ]] || die "--stage needs a name"
@@ -143,8 +139,6 @@ run_stress() {
 # ------------------------------------------------------------------ main
 mkdir -p -- "$logs"
 tsan_flags="-fsanitize=thread -fno-omit-frame-pointer"
-lenient=(--lenient-trace-sizes)
-[[ $strict -eq 1 ]] && lenient=()
 if [[ $ci -eq 1 ]]; then
     tsan_args=(--threads 4 --ops 20000)
     helgrind_args=(--threads 4 --ops 5000)
@@ -172,17 +166,17 @@ for stage in "${stages[@]}"; do
         configure gcc gcc ""
         run_stress helgrind valgrind --tool=helgrind --error-exitcode=1 --num-callers=20 -- \
             "$build/stress-gcc/stress/stress_heap" "${helgrind_args[@]}" --seed "$seed" \
-            --level both --warm-up
+            --level both --warm-up --locked-queries-only
         ;;
     features)
         configure tsan-all clang "$tsan_flags" -DHEAPCAPS_ALL_FEATURES=ON
         exe=$build/stress-tsan-all/stress/stress_heap
         tsan_check "$exe"
         run_stress features "${tsan_prefix[@]}" -- "$exe" "${features_args[@]}" --seed "$seed" \
-            --level both "${lenient[@]}"
+            --level both
         if [[ $ci -eq 1 ]]; then
             run_stress features-esp32 "${tsan_prefix[@]}" -- "$exe" "${features_args[@]}" \
-                --seed "$seed" --level heap_caps --chip esp32 "${lenient[@]}"
+                --seed "$seed" --level heap_caps --chip esp32
         fi
         ;;
     esac

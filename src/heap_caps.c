@@ -358,10 +358,14 @@ static void *realloc_untraced(void *ptr, size_t size, uint32_t caps)
     }
     if (HEAPCAPS_REALLOC_IN_HEAP && !was_alias && (heap->all_caps & caps) == caps &&
         alignment <= 4) {
+        heapcaps_task_track_hold();
         void *resized = multi_heap_realloc(heap->heap, block, size + HEAP_OWNER_WORD);
+        void *user = resized ? (char *)resized + HEAP_OWNER_WORD : NULL;
         if (resized) {
-            void *user = (char *)resized + HEAP_OWNER_WORD;
             heapcaps_task_track_realloc(heap, ptr, resized, user);
+        }
+        heapcaps_task_track_release();
+        if (resized) {
             heapcaps_hook_alloc(user, size, caps);
             return user;
         }
@@ -413,17 +417,19 @@ static void *calloc_traced(size_t n, size_t size, uint32_t caps, void *caller)
 
 /* A realloc is traced as the free of the old pointer and the allocation of
  * the result, and only when it took effect: a failed realloc leaves the
- * old block alive and its record too. */
+ * old block alive and its record too. The tracer's lock is held from
+ * before the call until both records are made: a block that moved gives its
+ * old address back inside the call, and another task's allocation there
+ * must be recorded after the old block's free, not taken for it. */
 static void *realloc_traced(void *ptr, size_t size, uint32_t caps, void *caller)
 {
     uint32_t timestamp = heapcaps_trace_timestamp();
     if (ptr && !size) {
-        /* A free: traced before the block goes back, as heap_caps_free does,
-         * so that another task's allocation at that address is not taken
-         * for it. */
+        /* A free: traced before the block goes back, as heap_caps_free does. */
         heapcaps_trace_free(ptr, caller);
         return realloc_untraced(ptr, 0, caps);
     }
+    bool held = ptr && heapcaps_trace_hold();
     void *p = realloc_untraced(ptr, size, caps);
     if (ptr && p) {
         heapcaps_trace_free(ptr, caller);
@@ -431,6 +437,7 @@ static void *realloc_traced(void *ptr, size_t size, uint32_t caps, void *caller)
     if (p) {
         heapcaps_trace_alloc(p, size, timestamp, caller);
     }
+    heapcaps_trace_release(held);
     return p;
 }
 

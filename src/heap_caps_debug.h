@@ -39,7 +39,18 @@ void heapcaps_task_track_free(heap_t *heap, void *block, void *user);
 void heapcaps_task_track_realloc(heap_t *heap, void *old_user, void *block, void *user);
 /* Forget every statistic (a reboot: the heaps' memory is not touched). */
 void heapcaps_task_tracking_reset(void);
+/* Hold the tracker's (recursive) lock across a realloc inside a heap, which
+ * may give the old address back before heapcaps_task_track_realloc() takes
+ * its record off: no other task's allocation there is charged meanwhile. */
+void heapcaps_task_track_hold(void);
+void heapcaps_task_track_release(void);
 #else
+static inline void heapcaps_task_track_hold(void)
+{
+}
+static inline void heapcaps_task_track_release(void)
+{
+}
 static inline void heapcaps_task_track_alloc(heap_t *heap, void *block, void *user)
 {
     (void)heap, (void)block, (void)user;
@@ -126,8 +137,22 @@ void heapcaps_trace_alloc(void *p, size_t size, uint32_t timestamp, void *caller
 void heapcaps_trace_free(void *p, void *caller);
 /* Forget the buffer, state and counters (a reboot of the emulated chip). */
 void heapcaps_trace_reset(void);
+/* While tracing records: hold the tracer's (recursive) lock and return true,
+ * so that a realloc's records are made before another task can record an
+ * allocation at the address it gave back. */
+bool heapcaps_trace_hold(void);
+/* Release what heapcaps_trace_hold() returned true for. */
+void heapcaps_trace_release(bool held);
 #define HEAPCAPS_TRACE_CALLER() __builtin_return_address(0)
 #else
+static inline bool heapcaps_trace_hold(void)
+{
+    return false;
+}
+static inline void heapcaps_trace_release(bool held)
+{
+    (void)held;
+}
 static inline void heapcaps_trace_reset(void)
 {
 }

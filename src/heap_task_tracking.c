@@ -481,14 +481,27 @@ static void set_owner(void *block, void *owner)
     heapcaps_copy(block, &owner, HEAP_OWNER_WORD);
 }
 
+void heapcaps_task_track_hold(void)
+{
+    lock_take();
+}
+
+void heapcaps_task_track_release(void)
+{
+    lock_give();
+}
+
+/* Owner words are written and read under the tracker's lock, which
+ * heap_caps_get_per_task_info() holds for its walk. */
 void heapcaps_task_track_alloc(heap_t *heap, void *block, void *user)
 {
     void *current = heapcaps_port_task_current();
-    set_owner(block, current);
     size_t size = multi_heap_get_full_block_size(heap->heap, block);
     if (!enter()) {
+        set_owner(block, current);
         return;
     }
+    set_owner(block, current);
     task_entry_t *task = task_of_current(current);
     if (task) {
         charge(task, heap, user, size);
@@ -499,11 +512,10 @@ void heapcaps_task_track_alloc(heap_t *heap, void *block, void *user)
 void heapcaps_task_track_free(heap_t *heap, void *block, void *user)
 {
     (void)heap;
-    void *owner = owner_of(block);
     if (!enter()) {
         return;
     }
-    discharge(owner, user);
+    discharge(owner_of(block), user);
     /* A task's own control block going back: the task was deleted. */
     task_entry_t *task = task_find(user, true);
     if (task) {
@@ -514,13 +526,14 @@ void heapcaps_task_track_free(heap_t *heap, void *block, void *user)
 
 void heapcaps_task_track_realloc(heap_t *heap, void *old_user, void *block, void *user)
 {
-    void *old_owner = owner_of(block);
     void *current = heapcaps_port_task_current();
-    set_owner(block, current);
     size_t size = multi_heap_get_full_block_size(heap->heap, block);
     if (!enter()) {
+        set_owner(block, current);
         return;
     }
+    void *old_owner = owner_of(block);
+    set_owner(block, current);
     discharge(old_owner, old_user);
     task_entry_t *task = task_of_current(current);
     if (task) {
@@ -904,6 +917,11 @@ static bool legacy_block(void *payload, size_t block_size, int used, void *user)
     }
     char *block = (char *)payload + MULTI_HEAP_POISON_HEAD;
     void *owner = owner_of(block);
+    if (owner && !task_find(owner, false)) {
+        /* Handed out by its heap but not yet given its owner: an allocation
+         * under way while this walk runs, counted by the next query. */
+        return true;
+    }
     size_t size = multi_heap_get_allocated_size(walk->heap, block);
     if (params->totals) {
         size_t i = 0;
@@ -941,6 +959,7 @@ size_t heap_caps_get_per_task_info(heap_task_info_params_t *params)
             memset(params->totals[i].count, 0, sizeof(params->totals[i].count));
         }
     }
+    bool entered = enter(); /* owner words stay put during the walk */
     for (heap_t *heap = heap_list_first(); heap; heap = heap->next) {
         if (!heap->heap) {
             continue;
@@ -956,6 +975,9 @@ size_t heap_caps_get_per_task_info(heap_task_info_params_t *params)
         walk.heap = heap->heap;
         walk.slot = slot;
         multi_heap_walk(heap->heap, legacy_block, &walk);
+    }
+    if (entered) {
+        leave();
     }
     *params->num_totals = walk.totals;
     return walk.blocks;

@@ -406,6 +406,23 @@ void heapcaps_trace_free(void *p, void *caller)
     lock_give();
 }
 
+bool heapcaps_trace_hold(void)
+{
+    trace_state_t state = state_now();
+    if (state != STATE_STARTED && state != STATE_ALLOC_PAUSED) {
+        return false;
+    }
+    lock_take();
+    return true;
+}
+
+void heapcaps_trace_release(bool held)
+{
+    if (held) {
+        lock_give();
+    }
+}
+
 void heapcaps_trace_reset(void)
 {
     lock_take();

@@ -78,11 +78,10 @@ static struct {
     const char *chip;
     size_t psram;
     bool observer;
-    bool racy_queries;
+    bool locked_queries_only;
     bool warm_up;
-    bool lenient_trace_sizes;
     bool verbose;
-} opt = {4, 20000, 1, true, true, 0, "esp32s3", 2 * 1024 * 1024, true, false, false, false, false};
+} opt = {4, 20000, 1, true, true, 0, "esp32s3", 2 * 1024 * 1024, true, false, false, false};
 
 static void usage(FILE *out)
 {
@@ -96,15 +95,11 @@ static void usage(FILE *out)
                  "  --chip C           heap_caps level: esp32s3 (default) or esp32\n"
                  "  --psram BYTES      PSRAM of the emulated chip (default 2M; k and M suffixes)\n"
                  "  --no-observer      no observer thread running queries during the run\n"
-                 "  --racy-queries     the observer also calls queries that read heap state\n"
-                 "                     the allocating threads write without a common lock\n"
-                 "                     (see docs/stress.md: ThreadSanitizer reports them)\n"
+                 "  --locked-queries-only  the observer leaves out the queries that read\n"
+                 "                     counters as relaxed C11 atomics, without a lock (for\n"
+                 "                     Helgrind, which does not see C11 atomics)\n"
                  "  --warm-up          build every caps route from the main thread first\n"
                  "                     (for Helgrind, which does not see C11 atomics)\n"
-                 "  --lenient-trace-sizes  count, not fail on, a heap-trace record at a live\n"
-                 "                     address with another size when a realloc released that\n"
-                 "                     address (moved the block away or freed it with size 0:\n"
-                 "                     a known library bug, docs/stress.md); the rest exact\n"
                  "  --verbose          a line per check\n"
                  "Exit status: 0 all checks passed, 1 a mismatch, 2 bad arguments.\n");
 }
@@ -138,12 +133,10 @@ static int parse_options(int argc, char **argv)
             exit(0);
         } else if (strcmp(arg, "--no-observer") == 0) {
             opt.observer = false;
-        } else if (strcmp(arg, "--racy-queries") == 0) {
-            opt.racy_queries = true;
+        } else if (strcmp(arg, "--locked-queries-only") == 0) {
+            opt.locked_queries_only = true;
         } else if (strcmp(arg, "--warm-up") == 0) {
             opt.warm_up = true;
-        } else if (strcmp(arg, "--lenient-trace-sizes") == 0) {
-            opt.lenient_trace_sizes = true;
         } else if (strcmp(arg, "--verbose") == 0 || strcmp(arg, "-v") == 0) {
             opt.verbose = true;
         } else if (!value) {
@@ -388,13 +381,6 @@ typedef struct {
     block_t slots[SLOTS];
     unsigned live;
     stats_t stats;
-#ifdef CONFIG_HEAP_TRACING_STANDALONE
-    /* Addresses heap_caps reallocs released (moved a block away from, or
-     * freed with size 0) since the last check (--lenient-trace-sizes);
-     * emptied by the checker. */
-    uintptr_t *moved_from;
-    size_t moved_count, moved_room;
-#endif
 } worker_t;
 
 /* Blocks on their way from one thread to another. */
@@ -535,9 +521,6 @@ static struct {
 #ifdef CONFIG_HEAP_TRACING_STANDALONE
     heap_trace_record_t *trace_records;
     size_t trace_capacity;
-    unsigned long trace_size_mismatches; /* tolerated with --lenient-trace-sizes */
-    used_t *stale;                       /* those records still there, by address */
-    size_t stale_count;
 #endif
 } run;
 
@@ -885,27 +868,6 @@ static void hc_allocate(worker_t *w, int slot, op_kind_t kind)
     w->live++;
 }
 
-/* --lenient-trace-sizes: note an address a realloc gave back to its heap. */
-static void note_released_by_realloc(worker_t *w, const void *p)
-{
-#ifdef CONFIG_HEAP_TRACING_STANDALONE
-    if (!opt.lenient_trace_sizes) {
-        return;
-    }
-    if (w->moved_count == w->moved_room) {
-        w->moved_room = w->moved_room ? 2 * w->moved_room : 1024;
-        w->moved_from = realloc(w->moved_from, w->moved_room * sizeof(*w->moved_from));
-        if (!w->moved_from) {
-            fprintf(stderr, "stress_heap: out of host memory\n");
-            exit(1);
-        }
-    }
-    w->moved_from[w->moved_count++] = (uintptr_t)p;
-#else
-    (void)w, (void)p;
-#endif
-}
-
 static void hc_release(worker_t *w, block_t *b)
 {
     if (!intact(w, b, b->size, "before free")) {
@@ -917,7 +879,6 @@ static void hc_release(worker_t *w, block_t *b)
     }
     if (rng_below(&w->rng, 8) == 0) {
         void *q = heap_caps_realloc(b->p, 0, MALLOC_CAP_8BIT);
-        note_released_by_realloc(w, b->p);
         if (q) {
             problem("worker %u: heap_caps_realloc(%p, 0) returned %p", w->index, (void *)b->p, q);
         }
@@ -962,9 +923,6 @@ static void hc_reallocate(worker_t *w, block_t *b)
         return;
     }
     w->stats.moved += q != b->p;
-    if (q != b->p) {
-        note_released_by_realloc(w, b->p);
-    }
     size_t kept = size < b->size ? size : b->size;
     b->p = q;
     if (!intact(w, b, kept, "after realloc (the kept part)")) {
@@ -1176,15 +1134,15 @@ static void observe_heap(heap_desc_t *h, bool deep)
     }
 }
 
-static volatile size_t observed_sink; /* keeps racy query results alive */
+static volatile size_t observed_sink; /* keeps the query results alive */
 
 static void observe_once(unsigned long n)
 {
     heap_desc_t *h = &run.heaps[n % run.heap_count];
     observe_heap(h, n % 16 == 0);
-    if (opt.racy_queries) {
-        /* These read a heap's counters (and owner words) without the lock
-         * the allocating threads write them under. */
+    if (!opt.locked_queries_only) {
+        /* These read a heap's counters without the lock the allocating
+         * threads write them under (relaxed atomics in the library). */
         observed_sink = multi_heap_free_size(h->handle) + multi_heap_minimum_free_size(h->handle);
     }
     if (run.level != LEVEL_HEAP_CAPS) {
@@ -1214,13 +1172,11 @@ static void observe_once(unsigned long n)
         if (heap_caps_get_all_task_stat(&all) != ESP_OK) {
             problem("observer: heap_caps_get_all_task_stat failed during the run");
         }
-        if (opt.racy_queries) {
-            heap_task_totals_t totals[MAX_THREADS + 4];
-            size_t used = 0;
-            heap_task_info_params_t params = {{0},   {0},           NULL, 0, totals,
-                                              &used, COUNT(totals), NULL, 0};
-            observed_sink = heap_caps_get_per_task_info(&params);
-        }
+        /* Reads owner words of blocks other threads are allocating. */
+        heap_task_totals_t totals[MAX_THREADS + 4];
+        size_t used = 0;
+        heap_task_info_params_t params = {{0}, {0}, NULL, 0, totals, &used, COUNT(totals), NULL, 0};
+        observed_sink = heap_caps_get_per_task_info(&params);
 #endif
 #ifdef CONFIG_HEAP_TRACING_STANDALONE
         heap_trace_summary_t summary;
@@ -1228,7 +1184,7 @@ static void observe_once(unsigned long n)
             problem("observer: heap_trace_summary failed or the buffer overflowed");
         }
 #endif
-        if (opt.racy_queries) {
+        if (!opt.locked_queries_only) {
             observed_sink = heap_caps_get_free_size(MALLOC_CAP_INTERNAL) +
                             heap_caps_get_minimum_free_size(MALLOC_CAP_DEFAULT);
         }
@@ -1495,32 +1451,6 @@ static void check_task_stats(const char *when, live_t *live, size_t live_count,
 #endif
 
 #ifdef CONFIG_HEAP_TRACING_STANDALONE
-static int by_value(const void *a, const void *b)
-{
-    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* --lenient-trace-sizes: is `record` (at a live address, with another size)
- * the one the library leaves behind when a realloc gives an address back to
- * its heap (moving the block away, or freeing it with size 0) and another
- * allocation lands there before the realloc's free is traced
- * (docs/stress.md)? Its address must be one a realloc released since the
- * last check, or the record was found so at the last check (it stays until
- * the block now there is freed). */
-static bool stale_trace_record(const heap_trace_record_t *record, const uintptr_t *moved,
-                               size_t moved_count)
-{
-    uintptr_t a = (uintptr_t)record->address;
-    const used_t *known = block_at_or_below(run.stale, run.stale_count, a);
-    bool seen = known && known->ptr == a && known->size == record->size;
-    if (!seen && !(moved_count && bsearch(&a, moved, moved_count, sizeof(*moved), by_value))) {
-        return false;
-    }
-    run.trace_size_mismatches += !seen;
-    return true;
-}
-
 /* The leak records are the live allocations: same addresses, same sizes. */
 static void check_trace(const char *when, live_t *live, size_t live_count)
 {
@@ -1541,29 +1471,6 @@ static void check_trace(const char *when, live_t *live, size_t live_count)
                 summary.count, summary.has_overflowed, live_count);
     }
     size_t count = heap_trace_get_count();
-    /* --lenient-trace-sizes: the addresses reallocs released since the last
-     * check, and the stale records tolerated now. */
-    size_t moved_count = 0, stale_count = 0;
-    for (unsigned t = 0; t < opt.threads; ++t) {
-        moved_count += run.workers[t].moved_count;
-    }
-    uintptr_t *moved = calloc(moved_count + 1, sizeof(*moved));
-    used_t *stale = calloc(count + 1, sizeof(*stale));
-    if (!moved || !stale) {
-        fprintf(stderr, "stress_heap: out of host memory\n");
-        exit(1);
-    }
-    moved_count = 0;
-    for (unsigned t = 0; t < opt.threads; ++t) {
-        worker_t *w = &run.workers[t];
-        for (size_t i = 0; i < w->moved_count; ++i) {
-            moved[moved_count++] = w->moved_from[i];
-        }
-        w->moved_count = 0;
-    }
-    if (moved_count) {
-        qsort(moved, moved_count, sizeof(*moved), by_value);
-    }
     for (size_t i = 0; i < count; ++i) {
         heap_trace_record_t record;
         if (heap_trace_get(i, &record) != ESP_OK) {
@@ -1571,12 +1478,6 @@ static void check_trace(const char *when, live_t *live, size_t live_count)
             break;
         }
         live_t *l = find_live(live, live_count, (uintptr_t)record.address);
-        if (l && !l->matched && l->block->size != record.size && opt.lenient_trace_sizes &&
-            stale_trace_record(&record, moved, moved_count)) {
-            stale[stale_count++] = (used_t){(uintptr_t)record.address, record.size, 0, false, true};
-            l->matched = true;
-            continue;
-        }
         if (!l || l->matched || l->block->size != record.size) {
             problem("%s: heap trace: record %zu (%p, %zu bytes) is %s", when, i, record.address,
                     record.size,
@@ -1587,13 +1488,6 @@ static void check_trace(const char *when, live_t *live, size_t live_count)
         }
         l->matched = true;
     }
-    if (stale_count) {
-        qsort(stale, stale_count, sizeof(*stale), by_address);
-    }
-    free(run.stale);
-    run.stale = stale;
-    run.stale_count = stale_count;
-    free(moved);
 }
 #endif
 
@@ -2010,10 +1904,6 @@ static bool run_level(level_t level)
     run.stop = false;
     run.checks = 0;
     run.check_seconds = 0;
-#ifdef CONFIG_HEAP_TRACING_STANDALONE
-    run.trace_size_mismatches = 0;
-    run.stale_count = 0;
-#endif
     atomic_store(&run.finished, 0);
     atomic_store(&failed_alloc_callbacks, 0);
     run.check_every = opt.check_every ? opt.check_every : (opt.ops + 19) / 20;
@@ -2129,13 +2019,6 @@ static bool run_level(level_t level)
         printf("failed allocations %lu, frees of another thread's block %lu, reallocs that "
                "moved %lu\n",
                total.failed_allocs, total.foreign_frees, total.moved);
-#ifdef CONFIG_HEAP_TRACING_STANDALONE
-        if (run.trace_size_mismatches) {
-            printf("%s:   tolerated (--lenient-trace-sizes): %lu stale heap-trace records left "
-                   "by reallocs (the library's realloc tracing window)\n",
-                   level_name(level), run.trace_size_mismatches);
-        }
-#endif
     }
 
     if (level == LEVEL_MULTI_HEAP) {
@@ -2143,13 +2026,6 @@ static bool run_level(level_t level)
     } else if (ok || heapcaps_emu_target()) {
         teardown_heap_caps();
     }
-#ifdef CONFIG_HEAP_TRACING_STANDALONE
-    for (unsigned i = 0; run.workers && i < opt.threads; ++i) {
-        free(run.workers[i].moved_from);
-    }
-    free(run.stale);
-    run.stale = NULL;
-#endif
     free(run.workers);
     run.workers = NULL;
     free(queue.entries);
