@@ -18,6 +18,9 @@
 #   stress       scripts/stress.sh --ci: the concurrency stress program
 #                (docs/stress.md) under ThreadSanitizer and Helgrind, and
 #                with every debugging feature under ThreadSanitizer
+#   fuzz         fuzz/run.sh --ci: the libFuzzer harnesses (docs/fuzzing.md),
+#                crash inputs replayed, then a short fixed-seed run of each,
+#                at Basic and with Comprehensive poisoning
 #   install      cmake --install of the gcc64 build into build/install
 #   consumer-*   tests/consumer built against it with find_package and with
 #                pkg-config, and against the source tree with
@@ -249,6 +252,25 @@ stress_ci() {
     record stress "ok: TSan, Helgrind, all features under TSan ($(elapsed "$t0")s)"
 }
 
+# fuzz: fuzz/run.sh --ci: the committed crash inputs replayed, then each
+# libFuzzer harness from its committed seeds with seed 1 (docs/fuzzing.md):
+# 30 s each at Basic, 15 s each with Comprehensive poisoning.
+fuzz_ci() {
+    local t0=$EPOCHREALTIME level seconds out ops=()
+    for level in basic comprehensive; do
+        seconds=30
+        [[ $level == comprehensive ]] && seconds=15
+        banner "fuzz: fuzz/run.sh --ci --poisoning $level --time $seconds"
+        out=$("$root/fuzz/run.sh" --ci --poisoning "$level" --time "$seconds" 2>&1) || {
+            printf '%s\n' "$out"
+            fail fuzz "fuzz/run.sh --ci --poisoning $level failed"
+        }
+        printf '%s\n' "$out"
+        ops+=("$level $(printf '%s\n' "$out" | awk '$1 == "total" { print $2 }')")
+    done
+    record fuzz "ok: operations fuzzed: ${ops[*]} ($(elapsed "$t0")s)"
+}
+
 # cross: the library freestanding for every cross target (scripts/cross-build.sh).
 cross_build() {
     local t0=$EPOCHREALTIME
@@ -320,6 +342,7 @@ main() {
         ctest_args=(-L sanitizer_view)
         run_build view-valgrind CC=gcc -DHEAPCAPS_SANITIZER_VIEW=ON
         stress_ci
+        fuzz_ci
 
         install_build gcc64
         consumer_cmake package -DHEAPCAPS_CONSUMER_MODE=package "-DCMAKE_PREFIX_PATH=$build/install"
