@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "emu_himem.h"
 #include "emu_memory.h"
 #include "esp_heap_caps.h"
 #include "esp_heap_caps_init.h"
@@ -25,9 +26,12 @@
 #include "port/port.h"
 
 /* ESP-IDF's Kconfig defaults (CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL,
- * CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL). */
+ * CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL, CONFIG_SPIRAM_BANKSWITCH_RESERVE
+ * and its range). */
 #define DEFAULT_PSRAM_ALWAYS_INTERNAL  16384
 #define DEFAULT_PSRAM_RESERVE_INTERNAL 32768
+#define DEFAULT_HIMEM_RESERVE          8
+#define MAX_HIMEM_RESERVE              62
 
 enum { PSRAM_USE_MALLOC = 0, PSRAM_USE_CAPS_ALLOC = 1, PSRAM_USE_MEMMAP = 2 };
 
@@ -37,6 +41,7 @@ static struct {
     const heapcaps_chip_t *chip;
     heapcaps_chip_layout_t built;
     emu_memory_t memory;
+    bool himem; /* himem's window reserved and himem started */
 } emu;
 
 static const heapcaps_emu_options_t default_options = {0};
@@ -57,16 +62,36 @@ static bool valid_switch(heapcaps_emu_switch_t value)
     return value == HEAPCAPS_EMU_DEFAULT || value == HEAPCAPS_EMU_ON || value == HEAPCAPS_EMU_OFF;
 }
 
+static size_t max_physical_psram(const heapcaps_chip_t *chip)
+{
+    return chip->max_physical_psram ? chip->max_physical_psram : chip->max_psram;
+}
+
+/* Himem in use: asked for, or by default when PSRAM goes beyond the window
+ * (the rest is reachable only through himem). */
+static bool himem_in_use(const heapcaps_chip_t *chip, const heapcaps_emu_options_t *options)
+{
+    bool beyond = chip->max_physical_psram != 0 && options->psram_size > chip->max_psram;
+    return resolve_switch(options->himem, beyond);
+}
+
 static esp_err_t check_options(const heapcaps_chip_t *chip, const heapcaps_emu_options_t *options)
 {
     if (!valid_switch(options->memprot) || !valid_switch(options->rtc_heap) ||
-        options->psram_use < PSRAM_USE_MALLOC || options->psram_use > PSRAM_USE_MEMMAP ||
-        options->psram_always_internal < -1 || options->psram_reserve_internal < -1) {
+        !valid_switch(options->himem) || options->psram_use < PSRAM_USE_MALLOC ||
+        options->psram_use > PSRAM_USE_MEMMAP || options->psram_always_internal < -1 ||
+        options->psram_reserve_internal < -1 || options->himem_reserve < 0 ||
+        options->himem_reserve > MAX_HIMEM_RESERVE) {
         return ESP_ERR_INVALID_ARG;
     }
+    if (himem_in_use(chip, options) && chip->max_physical_psram == 0) {
+        return ESP_ERR_INVALID_ARG; /* no himem on this chip */
+    }
     if (options->static_dram > UINT32_MAX || options->iram_code > UINT32_MAX ||
-        options->psram_size > chip->max_psram) {
-        return ESP_ERR_INVALID_SIZE; /* also PSRAM on a chip without (max_psram 0) */
+        options->psram_size > max_physical_psram(chip) ||
+        (himem_in_use(chip, options) && options->psram_size < chip->max_psram)) {
+        return ESP_ERR_INVALID_SIZE; /* also PSRAM on a chip without (max_psram 0), and a
+                                        himem window beyond the PSRAM there is */
     }
     return ESP_OK;
 }
@@ -129,11 +154,31 @@ static esp_err_t reserve_internal_pool(size_t size)
     return ESP_OK;
 }
 
+/* Himem's window: the last pages of the PSRAM address window; its banks: the
+ * physical PSRAM from the window's own pages on (emu_himem.h). */
+static emu_himem_setup_t himem_setup(const heapcaps_emu_options_t *options, size_t psram_window)
+{
+    size_t pages = options->himem_reserve ? (size_t)options->himem_reserve : DEFAULT_HIMEM_RESERVE;
+    size_t window_bytes = pages * EMU_HIMEM_PAGE;
+    return (emu_himem_setup_t){
+        .window_chip = emu.chip->soc.extram_low + (uint32_t)(psram_window - window_bytes),
+        .window_blocks = pages,
+        .physical_start = psram_window - window_bytes,
+        .physical_size = options->psram_size,
+    };
+}
+
 /* The heap part of an application's startup, on the installed layout. */
 static esp_err_t start_heaps(const heapcaps_emu_options_t *options, size_t psram_window)
 {
     heap_caps_init();
     esp_err_t err = ESP_OK;
+    emu_himem_setup_t himem = {0};
+    if (emu.himem) {
+        /* esp_psram leaves himem's window out of the PSRAM heap. */
+        himem = himem_setup(options, psram_window);
+        psram_window -= himem.window_blocks * EMU_HIMEM_PAGE;
+    }
     if (psram_window > 0 && options->psram_use != PSRAM_USE_MEMMAP) {
         err = add_psram_heap(psram_window);
         if (err != ESP_OK) {
@@ -153,8 +198,12 @@ static esp_err_t start_heaps(const heapcaps_emu_options_t *options, size_t psram
                 /* ESP-IDF aborts here; a host program gets the error instead. */
                 heapcaps_port_log('E', "app_start",
                                   "Could not reserve internal/DMA pool (error 0x%x)", err);
+                return err;
             }
         }
+    }
+    if (emu.himem) {
+        emu_himem_start(&himem); /* a constructor, on the device: after the heaps */
     }
     return err;
 }
@@ -218,6 +267,7 @@ esp_err_t heapcaps_emu_boot(const char *target, const heapcaps_emu_options_t *op
     }
     emu.chip = chip;
     emu.booted = true;
+    emu.himem = himem_in_use(chip, options) && options->psram_size > 0;
 
     heapcaps_registry_reset(); /* a boot starts from no heaps, whatever ran before */
     bool log_was_enabled = true;
@@ -240,11 +290,21 @@ void heapcaps_emu_shutdown(void)
     if (!emu.booted) {
         return;
     }
+    emu_himem_stop();
     heapcaps_registry_reset();
     heapcaps_layout_uninstall();
     emu_memory_unmap(&emu.memory);
     emu.chip = NULL;
     emu.booted = false;
+    emu.himem = false;
+}
+
+esp_err_t emu_himem_set_bank(uint32_t window_chip, uint64_t physical)
+{
+    if (!emu.himem) {
+        return ESP_ERR_INVALID_STATE;
+    }
+    return emu_memory_remap(&emu.memory, window_chip, EMU_HIMEM_PAGE, EMU_OBJECT_PSRAM, physical);
 }
 
 const char *heapcaps_emu_target(void)

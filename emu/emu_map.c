@@ -29,6 +29,10 @@ static const char *const object_names[EMU_OBJECT_COUNT] = {"ram", "psram"};
 /* The booted chip's memory, for the fork handler. */
 static emu_memory_t *mapped_memory;
 
+/* Guards the remap table: tasks map himem banks at once, and a fork must
+ * see the table whole (taken around fork() by the handlers). */
+static pthread_mutex_t remap_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static size_t span_length(const emu_span_t *span)
 {
     return (size_t)(span->chip_high - span->chip_low);
@@ -147,6 +151,47 @@ static bool copy_span(const emu_memory_t *memory, const emu_span_t *span, int fr
     return true;
 }
 
+/* Copy the data of object `from` (holes stay holes) into `to`, through a
+ * static buffer where the kernel cannot copy between them (no malloc in a
+ * forked child of a threaded process). */
+static bool copy_object(int from, int to, uint64_t size)
+{
+    static char buffer[64 * 1024];
+    off_t position = 0, end = (off_t)size;
+    while (position < end) {
+        off_t data = lseek(from, position, SEEK_DATA);
+        if (data < 0 && errno == ENXIO) {
+            break;
+        }
+        off_t hole = end;
+        if (data < 0) {
+            data = position;
+        } else {
+            hole = lseek(from, data, SEEK_HOLE);
+            if (hole < 0 || hole > end) {
+                hole = end;
+            }
+        }
+        loff_t in = data, out = data;
+        while (in < hole) {
+            ssize_t done = copy_file_range(from, &in, to, &out, (size_t)(hole - in), 0);
+            if (done > 0 || (done < 0 && errno == EINTR)) {
+                continue;
+            }
+            size_t chunk =
+                (size_t)(hole - in) < sizeof(buffer) ? (size_t)(hole - in) : sizeof(buffer);
+            ssize_t got = pread(from, buffer, chunk, (off_t)in);
+            if (got <= 0 || !write_all(to, buffer, (size_t)got, (off_t)in)) {
+                return false;
+            }
+            in += got;
+            out = in;
+        }
+        position = hole;
+    }
+    return true;
+}
+
 /*
  * After fork(): the mappings are MAP_SHARED (the aliases need it), so without
  * this the child would write into the parent's chip, e.g. a death test that
@@ -158,6 +203,7 @@ static void give_child_its_own_memory(void)
 {
     emu_memory_t *memory = mapped_memory;
     if (!memory) {
+        pthread_mutex_unlock(&remap_lock);
         return;
     }
     for (size_t object = 0; object < EMU_OBJECT_COUNT; object++) {
@@ -167,7 +213,17 @@ static void give_child_its_own_memory(void)
         }
         int copy = memfd_create("heapcaps-forked", MFD_CLOEXEC);
         bool ok = copy >= 0 && ftruncate(copy, (off_t)memory->object_size[object]) == 0;
-        for (size_t i = 0; ok && i < memory->span_count; i++) {
+        /* Pages shown somewhere else than their span (himem's window): the
+         * spans' addresses no longer show all of the object, so all of it
+         * is copied from the object itself. */
+        bool remapped = false;
+        for (size_t i = 0; i < memory->remap_count; i++) {
+            remapped |= memory->remaps[i].object == object;
+        }
+        if (ok && remapped) {
+            ok = copy_object(parent_fd, copy, memory->object_size[object]);
+        }
+        for (size_t i = 0; ok && !remapped && i < memory->span_count; i++) {
             if (memory->spans[i].object == object) {
                 ok = copy_span(memory, &memory->spans[i], parent_fd, copy);
             }
@@ -178,6 +234,13 @@ static void give_child_its_own_memory(void)
             ok = span->object != object ||
                  mmap(host, span_length(span), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, copy,
                       (off_t)span->offset) == host;
+        }
+        for (size_t i = 0; ok && i < memory->remap_count; i++) {
+            const emu_span_t *remap = &memory->remaps[i];
+            char *host = span_host(memory, remap);
+            ok = remap->object != object ||
+                 mmap(host, span_length(remap), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+                      copy, (off_t)remap->offset) == host;
         }
         if (!ok) {
             static const char message[] =
@@ -190,11 +253,22 @@ static void give_child_its_own_memory(void)
         close(parent_fd);
         memory->fd[object] = copy;
     }
+    pthread_mutex_unlock(&remap_lock);
+}
+
+static void take_remap_lock(void)
+{
+    pthread_mutex_lock(&remap_lock);
+}
+
+static void give_remap_lock(void)
+{
+    pthread_mutex_unlock(&remap_lock);
 }
 
 static void install_fork_handler(void)
 {
-    pthread_atfork(NULL, NULL, give_child_its_own_memory);
+    pthread_atfork(take_remap_lock, give_remap_lock, give_child_its_own_memory);
 }
 
 /* Every span at its chip address, or none: a span the host already uses
@@ -320,6 +394,48 @@ void emu_memory_unmap(emu_memory_t *memory)
     for (size_t i = 0; i < EMU_OBJECT_COUNT; i++) {
         memory->fd[i] = -1;
     }
+}
+
+esp_err_t emu_memory_remap(emu_memory_t *memory, uint64_t chip_low, uint64_t length,
+                           emu_object_t object, uint64_t offset)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (object >= EMU_OBJECT_COUNT || memory->fd[object] < 0 || length == 0 || chip_low % page ||
+        length % page || offset % page || offset + length > memory->object_size[object]) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    const emu_span_t *inside = NULL;
+    for (size_t i = 0; i < memory->span_count; i++) {
+        const emu_span_t *span = &memory->spans[i];
+        if (chip_low >= span->chip_low && chip_low + length <= span->chip_high) {
+            inside = span;
+        }
+    }
+    if (!inside) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    pthread_mutex_lock(&remap_lock);
+    esp_err_t err = ESP_OK;
+    /* The table keeps what is in force: a range mapped again is replaced
+     * (callers remap whole pages of their own size, never parts of one). */
+    size_t slot = memory->remap_count;
+    for (size_t i = 0; i < memory->remap_count; i++) {
+        if (memory->remaps[i].chip_low == chip_low && span_length(&memory->remaps[i]) == length) {
+            slot = i;
+        }
+    }
+    emu_span_t remap = {chip_low, chip_low + length, object, offset};
+    char *host = span_host(memory, &remap);
+    if (slot == EMU_MAX_REMAPS || map_span(memory, &remap, host, MAP_FIXED) != host) {
+        err = ESP_ERR_NO_MEM;
+    } else {
+        memory->remaps[slot] = remap;
+        if (slot == memory->remap_count) {
+            memory->remap_count++;
+        }
+    }
+    pthread_mutex_unlock(&remap_lock);
+    return err;
 }
 
 bool emu_memory_contains(const emu_memory_t *memory, uintptr_t host)

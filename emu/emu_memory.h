@@ -32,6 +32,9 @@ typedef struct {
 
 #define EMU_MAX_SPANS 96
 
+/** Pages mapped over a span's own ones since the boot (himem's bank window). */
+#define EMU_MAX_REMAPS 64
+
 /** What to map for one boot (no system calls made yet). */
 typedef struct {
     emu_span_t spans[EMU_MAX_SPANS]; /**< disjoint, ascending chip addresses */
@@ -72,6 +75,8 @@ typedef struct {
     intptr_t address_offset;         /**< host address - chip address */
     emu_span_t spans[EMU_MAX_SPANS]; /**< what is mapped (for lookups and unmapping) */
     size_t span_count;
+    emu_span_t remaps[EMU_MAX_REMAPS]; /**< emu_memory_remap() calls in force, disjoint */
+    size_t remap_count;
 } emu_memory_t;
 
 /**
@@ -87,6 +92,17 @@ esp_err_t emu_memory_map(const emu_plan_t *plan, const char *name, emu_memory_t 
 
 /** Unmap everything and close the memory objects; `memory` is left empty. */
 void emu_memory_unmap(emu_memory_t *memory);
+
+/**
+ * Show other pages of a memory object at chip addresses [chip_low,
+ * chip_low + length) inside a mapped span, as a memory management unit
+ * does: `object`'s bytes from `offset` on. Page aligned. A forked child
+ * keeps the mapping. @return ESP_OK; ESP_ERR_INVALID_ARG for a range
+ * outside the spans, beyond the object or not page aligned;
+ * ESP_ERR_NO_MEM when the host refuses or the remap table is full.
+ */
+esp_err_t emu_memory_remap(emu_memory_t *memory, uint64_t chip_low, uint64_t length,
+                           emu_object_t object, uint64_t offset);
 
 /** True when host address `host` lies in a mapped span. */
 bool emu_memory_contains(const emu_memory_t *memory, uintptr_t host);

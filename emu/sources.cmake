@@ -5,4 +5,5 @@ target_sources(${target} PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/emu.c
   ${CMAKE_CURRENT_LIST_DIR}/emu_plan.c
   ${CMAKE_CURRENT_LIST_DIR}/emu_map.c
+  ${CMAKE_CURRENT_LIST_DIR}/himem.c
 )

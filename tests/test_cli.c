@@ -1,7 +1,7 @@
 /*
  * test_cli.c — runs the built `heapcaps` program and checks what it prints
- * and its exit status: the boot log of each chip, the heap table, sdkconfig
- * files, and the errors for bad command lines.
+ * and its exit status: the boot log of each chip, the heap table, the himem
+ * figures, sdkconfig files, and the errors for bad command lines.
  *
  * The program is $HEAPCAPS_CLI, else tools/heapcaps in the build tree this
  * test was built in (its own directory's ../tools); every test fails with
@@ -200,6 +200,22 @@ static table_row_t table_row(const run_t *run, const char *capability)
     return none;
 }
 
+/* The figure on the summary line starting with `name`, e.g.
+ * "esp_himem_get_phys_size()". */
+static size_t summary_figure(const run_t *run, const char *name)
+{
+    size_t name_length = strlen(name);
+    for (const char *line = run->out; line; line = strchr(line, '\n')) {
+        line += *line == '\n';
+        size_t figure = 0;
+        if (!strncmp(line, name, name_length) && sscanf(line + name_length, "%zu", &figure) == 1) {
+            return figure;
+        }
+    }
+    fail_msg("no summary line %s in:\n%s", name, run->out);
+    return 0;
+}
+
 /* A file in the temporary directory holding `text`; its path in `path`. */
 static void write_temp_file(char *path, size_t path_size, const char *text)
 {
@@ -329,13 +345,11 @@ static void test_unknown_option_and_bad_values_are_usage_errors(void **state)
 {
     (void)state;
     static const char *const bad_lines[][4] = {
-        {"boot", "--no-such-option", NULL},
-        {"boot", "stray", NULL},
-        {"boot", "--memprot", "maybe", NULL},
-        {"boot", "--psram-use", "sometimes", NULL},
-        {"boot", "--quiet=yes", NULL},
-        {"boot", "--always-internal", "200K", NULL},
-        {"nonsense", NULL},
+        {"boot", "--no-such-option", NULL},      {"boot", "stray", NULL},
+        {"boot", "--memprot", "maybe", NULL},    {"boot", "--psram-use", "sometimes", NULL},
+        {"boot", "--quiet=yes", NULL},           {"boot", "--always-internal", "200K", NULL},
+        {"boot", "--himem", "maybe", NULL},      {"boot", "--himem-reserve", "0", NULL},
+        {"boot", "--himem-reserve", "63", NULL}, {"nonsense", NULL},
     };
     for (size_t i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
         run_t run = run_cli(bad_lines[i]);
@@ -370,6 +384,110 @@ static void test_psram_on_a_chip_without_is_a_boot_failure(void **state)
         run_cli((const char *const[]){"boot", "--target", "esp32c3", "--psram", "2M", NULL});
     expect_status(&run, 1);
     expect_text(&run, run.err, "ESP_ERR_INVALID_SIZE");
+    run_free(&run);
+}
+
+/* ESP32 PSRAM beyond the 4 MiB it maps: himem by default, its window (8
+ * pages) taken from the top of the PSRAM heap. */
+static void test_esp32_8m_psram_uses_himem(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--target", "esp32", "--psram", "8M", NULL});
+    expect_status(&run, 0);
+    char *log = log_lines_without_time(run.out);
+    expect_text(&run, log,
+                "I () esp_himem: Initialized. Using last 8 32KB address blocks for bank switching "
+                "on 4352 KB of physical memory.\n");
+    free(log);
+    expect_text(&run, run.out, "Adding pool of 3840K of PSRAM memory");
+    assert_int_equal(table_row(&run, "SPIRAM").total, 4 * 1024 * 1024 - 8 * 32 * 1024);
+    /* 4 MiB beyond the window plus the window's own 8 pages, all free. */
+    assert_int_equal(summary_figure(&run, "esp_himem_get_phys_size()"), 4456448);
+    assert_int_equal(summary_figure(&run, "esp_himem_get_free_size()"), 4456448);
+    assert_int_equal(summary_figure(&run, "esp_himem_reserved_area_size()"), 262144);
+    expect_text(&run, run.out, "(4352 KiB)");
+    expect_text(&run, run.out, "(8 x 32 KiB window at 0x3FBC0000-0x3FC00000)");
+    run_free(&run);
+}
+
+static void test_himem_off_keeps_the_whole_window_as_heap(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--target", "esp32", "--psram", "8M",
+                                              "--himem", "off", NULL});
+    expect_status(&run, 0);
+    assert_null(strstr(run.out, "himem"));
+    expect_text(&run, run.out, "Adding pool of 4096K of PSRAM memory");
+    assert_int_equal(table_row(&run, "SPIRAM").total, 4 * 1024 * 1024);
+    run_free(&run);
+
+    /* Not in use by default with PSRAM the ESP32 maps whole. */
+    run = run_cli((const char *const[]){"boot", "--psram", "4M", NULL});
+    expect_status(&run, 0);
+    assert_null(strstr(run.out, "himem"));
+    run_free(&run);
+}
+
+static void test_himem_on_with_4m_psram_has_only_the_window_pages(void **state)
+{
+    (void)state;
+    run_t run = run_cli(
+        (const char *const[]){"boot", "--target", "esp32", "--psram", "4M", "--himem", "on", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "on 256 KB of physical memory.");
+    assert_int_equal(summary_figure(&run, "esp_himem_get_phys_size()"), 256 * 1024);
+    assert_int_equal(summary_figure(&run, "esp_himem_get_free_size()"), 256 * 1024);
+    assert_int_equal(table_row(&run, "SPIRAM").total, 4 * 1024 * 1024 - 256 * 1024);
+    run_free(&run);
+}
+
+static void test_himem_reserve_sets_the_window(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--target", "esp32", "--psram", "8M",
+                                              "--himem-reserve", "16", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "Using last 16 32KB address blocks");
+    assert_int_equal(summary_figure(&run, "esp_himem_reserved_area_size()"), 16 * 32 * 1024);
+    assert_int_equal(summary_figure(&run, "esp_himem_get_phys_size()"), 4608 * 1024);
+    expect_text(&run, run.out, "(16 x 32 KiB window at 0x3FB80000-0x3FC00000)");
+    assert_int_equal(table_row(&run, "SPIRAM").total, 4 * 1024 * 1024 - 16 * 32 * 1024);
+    run_free(&run);
+}
+
+static void test_bad_himem_values_name_the_option(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--himem", "maybe", NULL});
+    expect_status(&run, 2);
+    expect_text(&run, run.err, "--himem: 'maybe' is neither on nor off");
+    run_free(&run);
+
+    static const char *const reserves[] = {"0", "63", "8K", "-1"};
+    for (size_t i = 0; i < sizeof(reserves) / sizeof(reserves[0]); i++) {
+        run = run_cli((const char *const[]){"boot", "--himem-reserve", reserves[i], NULL});
+        expect_status(&run, 2);
+        expect_text(&run, run.err, "--himem-reserve: '");
+        expect_text(&run, run.err, "from 1 to 62");
+        assert_null(strstr(run.out, "heap_init"));
+        run_free(&run);
+    }
+}
+
+static void test_himem_on_another_chip_is_a_boot_failure(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"boot", "--himem", "on", "--target", "esp32s3",
+                                              "--psram", "2M", NULL});
+    expect_status(&run, 1);
+    expect_text(&run, run.err, "booting esp32s3 failed: ESP_ERR_INVALID_ARG");
+    expect_text(&run, run.err, "himem (--himem on) exists only on the ESP32");
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"boot", "--himem", "on", "--psram", "2M", NULL});
+    expect_status(&run, 1);
+    expect_text(&run, run.err, "ESP_ERR_INVALID_SIZE");
+    expect_text(&run, run.err, "needs at least 4M of PSRAM");
     run_free(&run);
 }
 
@@ -475,6 +593,70 @@ static void test_malformed_sdkconfig_line_names_file_and_line(void **state)
     run_free(&run);
 }
 
+static void test_sdkconfig_himem_reserve_and_16m_psram(void **state)
+{
+    (void)state;
+    char path[4096];
+    write_temp_file(path, sizeof(path),
+                    "CONFIG_IDF_TARGET=\"esp32\"\nCONFIG_SPIRAM=y\nCONFIG_SPIRAM_SIZE=16777216\n"
+                    "CONFIG_SPIRAM_BANKSWITCH_ENABLE=y\nCONFIG_SPIRAM_BANKSWITCH_RESERVE=4\n");
+    run_t run = run_cli((const char *const[]){"boot", "--sdkconfig", path, NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "Using last 4 32KB address blocks for bank switching on 12416 KB");
+    assert_int_equal(summary_figure(&run, "esp_himem_reserved_area_size()"), 4 * 32 * 1024);
+    expect_text(&run, run.out, "(4 x 32 KiB window at 0x3FBE0000-0x3FC00000)");
+    assert_int_equal(table_row(&run, "SPIRAM").total, 4 * 1024 * 1024 - 4 * 32 * 1024);
+    run_free(&run);
+
+    /* The command line wins over the file. */
+    run = run_cli((const char *const[]){"boot", "--sdkconfig", path, "--himem-reserve", "2", NULL});
+    expect_status(&run, 0);
+    assert_int_equal(summary_figure(&run, "esp_himem_reserved_area_size()"), 2 * 32 * 1024);
+    run_free(&run);
+    run = run_cli((const char *const[]){"boot", "--himem", "off", "--sdkconfig", path, NULL});
+    unlink(path);
+    expect_status(&run, 0);
+    assert_null(strstr(run.out, "himem"));
+    run_free(&run);
+}
+
+static void test_sdkconfig_bankswitch_not_set_means_no_himem(void **state)
+{
+    (void)state;
+    char path[4096];
+    write_temp_file(path, sizeof(path),
+                    "CONFIG_IDF_TARGET=\"esp32\"\nCONFIG_SPIRAM=y\nCONFIG_SPIRAM_SIZE=8388608\n"
+                    "# CONFIG_SPIRAM_BANKSWITCH_ENABLE is not set\n");
+    run_t run = run_cli((const char *const[]){"boot", "--sdkconfig", path, NULL});
+    expect_status(&run, 0);
+    assert_null(strstr(run.out, "himem"));
+    assert_int_equal(table_row(&run, "SPIRAM").total, 4 * 1024 * 1024);
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"boot", "--sdkconfig", path, "--himem", "on", NULL});
+    unlink(path);
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "esp_himem: Initialized.");
+    run_free(&run);
+}
+
+static void test_sdkconfig_bad_himem_reserve_names_file_and_line(void **state)
+{
+    (void)state;
+    char path[4096];
+    write_temp_file(path, sizeof(path),
+                    "CONFIG_SPIRAM=y\nCONFIG_SPIRAM_SIZE=8388608\n"
+                    "CONFIG_SPIRAM_BANKSWITCH_RESERVE=63\n");
+    run_t run = run_cli((const char *const[]){"boot", "--sdkconfig", path, NULL});
+    expect_status(&run, 2);
+    char where[4200];
+    snprintf(where, sizeof(where), "%s:3: CONFIG_SPIRAM_BANKSWITCH_RESERVE: 63 is outside 1..62",
+             path);
+    expect_text(&run, run.err, where);
+    run_free(&run);
+    unlink(path);
+}
+
 static void test_help_exits_0(void **state)
 {
     (void)state;
@@ -482,6 +664,8 @@ static void test_help_exits_0(void **state)
     expect_status(&run, 0);
     expect_text(&run, run.out, "usage: heapcaps boot");
     expect_text(&run, run.out, "--sdkconfig");
+    expect_text(&run, run.out, "--himem on|off");
+    expect_text(&run, run.out, "--himem-reserve PAGES");
     run_free(&run);
 
     run = run_cli((const char *const[]){"--help", NULL});
@@ -513,11 +697,20 @@ int main(void)
         cmocka_unit_test_setup(test_unknown_option_and_bad_values_are_usage_errors, setup_cli),
         cmocka_unit_test_setup(test_psram_on_esp32s3, setup_cli),
         cmocka_unit_test_setup(test_psram_on_a_chip_without_is_a_boot_failure, setup_cli),
+        cmocka_unit_test_setup(test_esp32_8m_psram_uses_himem, setup_cli),
+        cmocka_unit_test_setup(test_himem_off_keeps_the_whole_window_as_heap, setup_cli),
+        cmocka_unit_test_setup(test_himem_on_with_4m_psram_has_only_the_window_pages, setup_cli),
+        cmocka_unit_test_setup(test_himem_reserve_sets_the_window, setup_cli),
+        cmocka_unit_test_setup(test_bad_himem_values_name_the_option, setup_cli),
+        cmocka_unit_test_setup(test_himem_on_another_chip_is_a_boot_failure, setup_cli),
         cmocka_unit_test_setup(test_quiet_prints_only_the_table, setup_cli),
         cmocka_unit_test_setup(test_sdkconfig_sets_target_psram_and_rtc_heap, setup_cli),
         cmocka_unit_test_setup(test_command_line_wins_over_sdkconfig, setup_cli),
         cmocka_unit_test_setup(test_sdkconfig_psram_auto_size_is_announced, setup_cli),
         cmocka_unit_test_setup(test_malformed_sdkconfig_line_names_file_and_line, setup_cli),
+        cmocka_unit_test_setup(test_sdkconfig_himem_reserve_and_16m_psram, setup_cli),
+        cmocka_unit_test_setup(test_sdkconfig_bankswitch_not_set_means_no_himem, setup_cli),
+        cmocka_unit_test_setup(test_sdkconfig_bad_himem_reserve_names_file_and_line, setup_cli),
         cmocka_unit_test_setup(test_help_exits_0, setup_cli),
         cmocka_unit_test_setup(test_demo_still_works, setup_cli),
     };

@@ -1,7 +1,8 @@
 /*
  * boot_command.c — `heapcaps boot [options]`: boots an emulated chip with the
  * configuration from the command line and an optional sdkconfig file, prints
- * the startup log as the device would and then the per-capability heap table.
+ * the startup log as the device would and then the per-capability heap table
+ * (and the himem figures when himem is in use).
  *
  * The options are rows of one table (boot_options): a new option is a new
  * row, plus its field in boot_settings_t when it needs a new value.
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot_options.h"
 #include "boot_settings.h"
 #include "commands.h"
 #include "heap_table.h"
@@ -26,6 +28,7 @@ typedef enum {
     VALUE_SIZE,      /* size_t field: bytes, K/M suffixes, at most `limit` (0: no limit) */
     VALUE_ON_OFF,    /* bool field: on | off */
     VALUE_PSRAM_USE, /* int field: malloc | caps | memmap */
+    VALUE_COUNT,     /* int field: a decimal count from 1 to `limit` */
     VALUE_TEXT,      /* char array field: any text that fits */
 } value_kind_t;
 
@@ -62,6 +65,10 @@ static const boot_option_t boot_options[] = {
     {"--reserve-internal", "BYTES", VALUE_SIZE, FIELD(reserve_internal),
      BOOT_GIVEN_RESERVE_INTERNAL, BOOT_RESERVE_INTERNAL_MAX,
      "internal pool kept for DMA/internal (32768)"},
+    {"--himem", "on|off", VALUE_ON_OFF, FIELD(himem), BOOT_GIVEN_HIMEM, 0,
+     "ESP32 himem (default on when PSRAM > 4M)"},
+    {"--himem-reserve", "PAGES", VALUE_COUNT, FIELD(himem_reserve), BOOT_GIVEN_HIMEM_RESERVE,
+     BOOT_HIMEM_RESERVE_MAX, "himem window in 32K pages, 1-62 (8)"},
     {"--sdkconfig", "FILE", VALUE_TEXT, FIELD(sdkconfig_path), BOOT_GIVEN_SDKCONFIG, 0,
      "settings from an sdkconfig; options win"},
     {"--quiet", NULL, VALUE_FLAG, FIELD(quiet), BOOT_GIVEN_QUIET, 0,
@@ -76,6 +83,9 @@ static const char *const psram_use_names[] = {
     [BOOT_PSRAM_USE_MEMMAP] = "memmap",
 };
 
+/* Who is speaking in messages: "heapcaps boot" or "heapcaps replay". */
+static const char *command_name = "heapcaps boot";
+
 static void print_known_targets(FILE *out)
 {
     const char *const *targets = heapcaps_emu_targets();
@@ -89,9 +99,20 @@ void boot_command_usage(FILE *out)
     fprintf(out, "usage: heapcaps boot [options]\n"
                  "\n"
                  "Boots an emulated chip, prints the startup log a device prints and a table\n"
-                 "of the heaps by capability (total, free, largest block, minimum free).\n"
+                 "of the heaps by capability (total, free, largest block, minimum free), then\n"
+                 "the himem figures when the ESP32 uses himem.\n"
                  "\n"
                  "options:\n");
+    boot_options_usage(out);
+    fprintf(out, "  %-26s  %s\n", "--help", "show this text");
+    fprintf(out, "\nSizes are bytes, or K/M multiples (64K, 2M). Targets: ");
+    print_known_targets(out);
+    fprintf(out, ".\n"
+                 "Exit status: 0 booted, 1 the boot failed, 2 bad command line or sdkconfig.\n");
+}
+
+void boot_options_usage(FILE *out)
+{
     for (size_t i = 0; i < BOOT_OPTION_COUNT; i++) {
         const boot_option_t *option = &boot_options[i];
         char synopsis[64];
@@ -103,11 +124,6 @@ void boot_command_usage(FILE *out)
             fprintf(out, "  %-26s  %s\n", synopsis, option->help);
         }
     }
-    fprintf(out, "  %-26s  %s\n", "--help", "show this text");
-    fprintf(out, "\nSizes are bytes, or K/M multiples (64K, 2M). Targets: ");
-    print_known_targets(out);
-    fprintf(out, ".\n"
-                 "Exit status: 0 booted, 1 the boot failed, 2 bad command line or sdkconfig.\n");
 }
 
 static const boot_option_t *find_option(const char *name, size_t name_length)
@@ -133,13 +149,13 @@ static bool store_option(const boot_option_t *option, const char *value, boot_se
     case VALUE_SIZE: {
         size_t bytes;
         if (!parse_size(value, &bytes)) {
-            fprintf(stderr, "heapcaps boot: %s: '%s' is not a size (e.g. 4096, 64K, 2M)\n",
+            fprintf(stderr, "%s: %s: '%s' is not a size (e.g. 4096, 64K, 2M)\n", command_name,
                     option->name, value);
             return false;
         }
         if (option->limit && bytes > option->limit) {
-            fprintf(stderr, "heapcaps boot: %s: %zu is above ESP-IDF's maximum %zu\n", option->name,
-                    bytes, option->limit);
+            fprintf(stderr, "%s: %s: %zu is above ESP-IDF's maximum %zu\n", command_name,
+                    option->name, bytes, option->limit);
             return false;
         }
         *(size_t *)field = bytes;
@@ -147,7 +163,8 @@ static bool store_option(const boot_option_t *option, const char *value, boot_se
     }
     case VALUE_ON_OFF:
         if (!parse_on_off(value, (bool *)field)) {
-            fprintf(stderr, "heapcaps boot: %s: '%s' is neither on nor off\n", option->name, value);
+            fprintf(stderr, "%s: %s: '%s' is neither on nor off\n", command_name, option->name,
+                    value);
             return false;
         }
         break;
@@ -158,16 +175,26 @@ static bool store_option(const boot_option_t *option, const char *value, boot_se
             use++;
         }
         if (use == count) {
-            fprintf(stderr, "heapcaps boot: %s: '%s' is not one of malloc, caps, memmap\n",
+            fprintf(stderr, "%s: %s: '%s' is not one of malloc, caps, memmap\n", command_name,
                     option->name, value);
             return false;
         }
         *(int *)field = (int)use;
         break;
     }
+    case VALUE_COUNT: {
+        unsigned long count;
+        if (!parse_count(value, &count) || count < 1 || count > option->limit) {
+            fprintf(stderr, "%s: %s: '%s' is not a whole number from 1 to %zu\n", command_name,
+                    option->name, value, option->limit);
+            return false;
+        }
+        *(int *)field = (int)count;
+        break;
+    }
     case VALUE_TEXT:
         if (!value[0] || strlen(value) >= option->field_size) {
-            fprintf(stderr, "heapcaps boot: %s: '%s' is %s\n", option->name, value,
+            fprintf(stderr, "%s: %s: '%s' is %s\n", command_name, option->name, value,
                     value[0] ? "too long" : "empty");
             return false;
         }
@@ -176,6 +203,35 @@ static bool store_option(const boot_option_t *option, const char *value, boot_se
     }
     settings->given |= option->given_bit;
     return true;
+}
+
+int boot_option_take(const char *command, int argc, char **argv, int *index,
+                     boot_settings_t *settings)
+{
+    command_name = command;
+    const char *word = argv[*index];
+    const char *equals = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
+    size_t name_length = equals ? (size_t)(equals - word) : strlen(word);
+    const boot_option_t *option = find_option(word, name_length);
+    if (!option) {
+        return 0;
+    }
+    const char *value = NULL;
+    if (option->kind == VALUE_FLAG) {
+        if (equals) {
+            fprintf(stderr, "%s: %s takes no value\n", command_name, option->name);
+            return -1;
+        }
+    } else if (equals) {
+        value = equals + 1;
+    } else if (*index + 1 < argc) {
+        value = argv[++*index];
+    } else {
+        fprintf(stderr, "%s: %s needs a value (%s)\n", command_name, option->name,
+                option->value_name);
+        return -1;
+    }
+    return store_option(option, value, settings) ? 1 : -1;
 }
 
 typedef enum { PARSE_OK, PARSE_HELP, PARSE_ERROR } parse_result_t;
@@ -188,30 +244,15 @@ static parse_result_t parse_command_line(int argc, char **argv, boot_settings_t 
         if (!strcmp(word, "--help") || !strcmp(word, "-h")) {
             return PARSE_HELP;
         }
-        const char *equals = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
-        size_t name_length = equals ? (size_t)(equals - word) : strlen(word);
-        const boot_option_t *option = find_option(word, name_length);
-        if (!option) {
+        int taken = boot_option_take("heapcaps boot", argc, argv, &i, settings);
+        if (taken < 0) {
+            return PARSE_ERROR;
+        }
+        if (taken == 0) {
+            const char *equals = strncmp(word, "--", 2) == 0 ? strchr(word, '=') : NULL;
+            size_t name_length = equals ? (size_t)(equals - word) : strlen(word);
             fprintf(stderr, "heapcaps boot: unknown %s '%.*s' (see heapcaps boot --help)\n",
                     word[0] == '-' ? "option" : "argument", (int)name_length, word);
-            return PARSE_ERROR;
-        }
-        const char *value = NULL;
-        if (option->kind == VALUE_FLAG) {
-            if (equals) {
-                fprintf(stderr, "heapcaps boot: %s takes no value\n", option->name);
-                return PARSE_ERROR;
-            }
-        } else if (equals) {
-            value = equals + 1;
-        } else if (i + 1 < argc) {
-            value = argv[++i];
-        } else {
-            fprintf(stderr, "heapcaps boot: %s needs a value (%s)\n", option->name,
-                    option->value_name);
-            return PARSE_ERROR;
-        }
-        if (!store_option(option, value, settings)) {
             return PARSE_ERROR;
         }
     }
@@ -254,8 +295,19 @@ static const char *esp_err_name(esp_err_t err)
 }
 
 /* What a boot error means for the person who typed the command. */
-static const char *boot_error_meaning(esp_err_t err)
+static const char *boot_error_meaning(esp_err_t err, const char *target,
+                                      const heapcaps_emu_options_t *options)
 {
+    /* --himem on is the one switch a chip can refuse outright (heapcaps/emu.h). */
+    if (options->himem == HEAPCAPS_EMU_ON) {
+        bool esp32 = !strcmp(target, "esp32");
+        if (err == ESP_ERR_INVALID_ARG && !esp32) {
+            return "himem (--himem on) exists only on the ESP32";
+        }
+        if (err == ESP_ERR_INVALID_SIZE && esp32 && options->psram_size < 4u * 1024 * 1024) {
+            return "himem (--himem on) needs at least 4M of PSRAM on the ESP32";
+        }
+    }
     switch (err) {
     case ESP_ERR_INVALID_SIZE:
         return "the sizes do not fit the chip (PSRAM on a chip without PSRAM or above its "
@@ -280,12 +332,47 @@ static bool gather_settings(const boot_settings_t *command_line, boot_settings_t
     if (command_line->given & BOOT_GIVEN_SDKCONFIG) {
         char error[BOOT_PATH_MAX + 256];
         if (!sdkconfig_read(command_line->sdkconfig_path, settings, error, sizeof(error))) {
-            fprintf(stderr, "heapcaps boot: %s\n", error);
+            fprintf(stderr, "%s: %s\n", command_name, error);
             return false;
         }
     }
     boot_settings_overlay(settings, command_line);
     return true;
+}
+
+bool boot_prepare(const char *command, const boot_settings_t *command_line,
+                  boot_settings_t *settings, const char **target, heapcaps_emu_options_t *options)
+{
+    command_name = command;
+    if (!gather_settings(command_line, settings)) {
+        return false;
+    }
+    *target = boot_settings_target(settings);
+    if (!target_is_known(*target)) {
+        bool from_file = !(command_line->given & BOOT_GIVEN_TARGET);
+        fprintf(stderr, "%s: unknown target '%s'%s%s%s; known targets: ", command_name, *target,
+                from_file ? " (CONFIG_IDF_TARGET in " : "",
+                from_file ? settings->sdkconfig_path : "", from_file ? ")" : "");
+        print_known_targets(stderr);
+        fprintf(stderr, "\n");
+        return false;
+    }
+    if ((settings->given & BOOT_GIVEN_PSRAM_SIZE) && settings->psram_auto) {
+        fprintf(stderr,
+                "%s: note: %s asks for PSRAM size auto-detection "
+                "(CONFIG_SPIRAM_SIZE=-1 or unset); assuming %zu MiB on %s\n",
+                command_name, settings->sdkconfig_path,
+                boot_psram_auto_size(*target) / (1024 * 1024), *target);
+    }
+    boot_settings_resolve(settings, options);
+    return true;
+}
+
+void boot_report_failure(const char *command, esp_err_t err, const char *target,
+                         const heapcaps_emu_options_t *options)
+{
+    fprintf(stderr, "%s: booting %s failed: %s (0x%x): %s\n", command, target, esp_err_name(err),
+            (unsigned)err, boot_error_meaning(err, target, options));
 }
 
 int boot_command(int argc, char **argv)
@@ -303,33 +390,15 @@ int boot_command(int argc, char **argv)
     }
 
     static boot_settings_t settings; /* large (file name); one boot per process */
-    if (!gather_settings(&command_line, &settings)) {
-        return EXIT_STATUS_USAGE;
-    }
-    const char *target = boot_settings_target(&settings);
-    if (!target_is_known(target)) {
-        bool from_file = !(command_line.given & BOOT_GIVEN_TARGET);
-        fprintf(stderr, "heapcaps boot: unknown target '%s'%s%s%s; known targets: ", target,
-                from_file ? " (CONFIG_IDF_TARGET in " : "",
-                from_file ? settings.sdkconfig_path : "", from_file ? ")" : "");
-        print_known_targets(stderr);
-        fprintf(stderr, "\n");
-        return EXIT_STATUS_USAGE;
-    }
-    if ((settings.given & BOOT_GIVEN_PSRAM_SIZE) && settings.psram_auto) {
-        fprintf(stderr,
-                "heapcaps boot: note: %s asks for PSRAM size auto-detection "
-                "(CONFIG_SPIRAM_SIZE=-1 or unset); assuming %zu MiB on %s\n",
-                settings.sdkconfig_path, boot_psram_auto_size(target) / (1024 * 1024), target);
-    }
-
+    const char *target;
     heapcaps_emu_options_t options;
-    boot_settings_resolve(&settings, &options);
+    if (!boot_prepare("heapcaps boot", &command_line, &settings, &target, &options)) {
+        return EXIT_STATUS_USAGE;
+    }
     esp_err_t err = heapcaps_emu_boot(target, &options);
     fflush(stdout); /* the log lines printed so far come before any message */
     if (err != ESP_OK) {
-        fprintf(stderr, "heapcaps boot: booting %s failed: %s (0x%x): %s\n", target,
-                esp_err_name(err), (unsigned)err, boot_error_meaning(err));
+        boot_report_failure("heapcaps boot", err, target, &options);
         return EXIT_STATUS_FAILED;
     }
     if (settings.given & BOOT_GIVEN_ABORT_ON_FAILURE) {
@@ -339,6 +408,7 @@ int boot_command(int argc, char **argv)
         printf("\n");
     }
     heap_table_print(stdout, target);
+    himem_summary_print(stdout);
     fflush(stdout);
     heapcaps_emu_shutdown();
     return EXIT_STATUS_OK;

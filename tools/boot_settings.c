@@ -47,6 +47,12 @@ void boot_settings_overlay(boot_settings_t *base, const boot_settings_t *top)
     if (given & BOOT_GIVEN_QUIET) {
         base->quiet = top->quiet;
     }
+    if (given & BOOT_GIVEN_HIMEM) {
+        base->himem = top->himem;
+    }
+    if (given & BOOT_GIVEN_HIMEM_RESERVE) {
+        base->himem_reserve = top->himem_reserve;
+    }
     if (given & BOOT_GIVEN_SDKCONFIG) {
         memcpy(base->sdkconfig_path, top->sdkconfig_path, sizeof(base->sdkconfig_path));
     }
@@ -102,4 +108,8 @@ void boot_settings_resolve(const boot_settings_t *settings, heapcaps_emu_options
             settings->reserve_internal ? (long)settings->reserve_internal : HEAPCAPS_EMU_NONE;
     }
     options->quiet = (given & BOOT_GIVEN_QUIET) && settings->quiet;
+    options->himem = to_switch(settings, BOOT_GIVEN_HIMEM, settings->himem);
+    if (given & BOOT_GIVEN_HIMEM_RESERVE) {
+        options->himem_reserve = settings->himem_reserve; /* 1-62, checked when read */
+    }
 }

@@ -35,11 +35,17 @@ enum {
     BOOT_GIVEN_ABORT_ON_FAILURE = 1u << 9,
     BOOT_GIVEN_QUIET = 1u << 10,
     BOOT_GIVEN_SDKCONFIG = 1u << 11,
+    BOOT_GIVEN_HIMEM = 1u << 12,
+    BOOT_GIVEN_HIMEM_RESERVE = 1u << 13,
 };
 
 /* ESP-IDF's Kconfig ranges of the two PSRAM malloc limits. */
 #define BOOT_ALWAYS_INTERNAL_MAX  131072u
 #define BOOT_RESERVE_INTERNAL_MAX 262144u
+
+/* ESP-IDF's Kconfig range of CONFIG_SPIRAM_BANKSWITCH_RESERVE (32 KiB pages). */
+#define BOOT_HIMEM_RESERVE_MIN 1
+#define BOOT_HIMEM_RESERVE_MAX 62
 
 #define BOOT_TARGET_NAME_MAX 32
 #define BOOT_PATH_MAX        4096
@@ -58,6 +64,8 @@ typedef struct {
     size_t reserve_internal;           /* CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL */
     bool abort_on_alloc_failure;       /* CONFIG_HEAP_ABORT_WHEN_ALLOCATION_FAILS */
     bool quiet;                        /* no startup log */
+    bool himem;                        /* himem; not given: on when ESP32 PSRAM > 4 MiB */
+    int himem_reserve;                 /* CONFIG_SPIRAM_BANKSWITCH_RESERVE: window pages */
     char sdkconfig_path[BOOT_PATH_MAX];
 } boot_settings_t;
 

@@ -1,5 +1,6 @@
 /*
- * heap_table.c — the per-capability summary table (heap_table.h).
+ * heap_table.c — the per-capability summary table and the himem figures
+ * (heap_table.h).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -8,8 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "esp32/himem.h"
 #include "esp_heap_caps.h"
 #include "esp_system.h"
+#include "heapcaps/layout.h"
 
 static const struct {
     const char *name;
@@ -52,4 +55,26 @@ void heap_table_print(FILE *out, const char *target)
             (unsigned long)esp_get_minimum_free_heap_size());
     fprintf(out, "%-34s %10lu\n", "esp_get_free_internal_heap_size()",
             (unsigned long)esp_get_free_internal_heap_size());
+}
+
+void himem_summary_print(FILE *out)
+{
+    size_t reserved = esp_himem_reserved_area_size();
+    const heapcaps_layout_t *layout = heapcaps_layout_installed();
+    if (reserved == 0 || !layout || !layout->soc) {
+        return; /* himem not in use */
+    }
+    /* The window is the top of the mapped PSRAM range (ESP-IDF's himem.c). */
+    unsigned long window_end = (unsigned long)layout->soc->extram_low + layout->psram_size;
+    unsigned long window_start = window_end - reserved;
+    size_t physical = esp_himem_get_phys_size();
+    size_t free_bytes = esp_himem_get_free_size();
+    fprintf(out, "\n");
+    fprintf(out, "%-34s %10lu  (%lu KiB)\n", "esp_himem_get_phys_size()", (unsigned long)physical,
+            (unsigned long)(physical / 1024));
+    fprintf(out, "%-34s %10lu  (%lu KiB)\n", "esp_himem_get_free_size()", (unsigned long)free_bytes,
+            (unsigned long)(free_bytes / 1024));
+    fprintf(out, "%-34s %10lu  (%lu x 32 KiB window at 0x%08lX-0x%08lX)\n",
+            "esp_himem_reserved_area_size()", (unsigned long)reserved,
+            (unsigned long)(reserved / ESP_HIMEM_BLKSZ), window_start, window_end);
 }

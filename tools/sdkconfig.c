@@ -210,6 +210,38 @@ static bool take_abort_on_failure(reader_t *reader, const config_value_t *value,
     return true;
 }
 
+/* y only allows the application to use himem: whether it does is the
+ * emulator's default (on when the ESP32's PSRAM exceeds the 4 MiB it maps),
+ * which a later --himem can still override. */
+static bool take_himem(reader_t *reader, const config_value_t *value, char *problem)
+{
+    bool allowed = false;
+    if (!read_bool(value, &allowed, problem)) {
+        return false;
+    }
+    if (allowed) {
+        reader->settings->given &= ~(unsigned)BOOT_GIVEN_HIMEM;
+    } else {
+        reader->settings->himem = false;
+        reader->settings->given |= BOOT_GIVEN_HIMEM;
+    }
+    return true;
+}
+
+static bool take_himem_reserve(reader_t *reader, const config_value_t *value, char *problem)
+{
+    long long pages;
+    if (!value->is_set) {
+        return true;
+    }
+    if (!read_integer(value, BOOT_HIMEM_RESERVE_MIN, BOOT_HIMEM_RESERVE_MAX, &pages, problem)) {
+        return false;
+    }
+    reader->settings->himem_reserve = (int)pages;
+    reader->settings->given |= BOOT_GIVEN_HIMEM_RESERVE;
+    return true;
+}
+
 static const struct {
     const char *name;
     key_handler_t take;
@@ -222,6 +254,8 @@ static const struct {
     {"CONFIG_SPIRAM_USE_MEMMAP", take_use_memmap},
     {"CONFIG_SPIRAM_MALLOC_ALWAYSINTERNAL", take_always_internal},
     {"CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL", take_reserve_internal},
+    {"CONFIG_SPIRAM_BANKSWITCH_ENABLE", take_himem},
+    {"CONFIG_SPIRAM_BANKSWITCH_RESERVE", take_himem_reserve},
     {"CONFIG_ESP_SYSTEM_MEMPROT", take_memprot},
     {"CONFIG_ESP_SYSTEM_MEMPROT_FEATURE", take_memprot},
     {"CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP", take_rtc_heap},

@@ -1,5 +1,6 @@
 /*
- * value_parse.c — sizes with K/M suffixes and on/off switches (value_parse.h).
+ * value_parse.c — sizes with K/M suffixes, counts and on/off switches
+ * (value_parse.h).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -34,6 +35,21 @@ bool parse_size(const char *text, size_t *bytes)
         return false;
     }
     *bytes = (size_t)(value * scale);
+    return true;
+}
+
+bool parse_count(const char *text, unsigned long *count)
+{
+    if (!isdigit((unsigned char)text[0])) {
+        return false; /* strtoul would accept spaces, signs and "0x" */
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long value = strtoul(text, &end, 10);
+    if (errno || *end) {
+        return false;
+    }
+    *count = value;
     return true;
 }
 

@@ -41,7 +41,10 @@ typedef enum {
 
 /** Boot options; all-zero means a typical application's configuration. */
 typedef struct {
-    size_t psram_size;  /**< bytes of PSRAM, 0 = none */
+    /** Bytes of PSRAM, 0 = none. Up to what the chip's data window maps
+     *  (ESP32-S2 10.5 MiB, ESP32-S3 32 MiB, ESP32-P4 64 MiB); on ESP32 up to
+     *  16 MiB, of which the first 4 MiB are mapped and the rest is himem's. */
+    size_t psram_size;
     size_t static_dram; /**< bytes of DRAM used statically, 0 = the chip's default */
     size_t iram_code;   /**< bytes of IRAM code where IRAM is separate (ESP32), 0 = default */
     /** CONFIG_ESP_SYSTEM_MEMPROT: default on, except ESP32 (no exec heap when on;
@@ -60,6 +63,14 @@ typedef struct {
      *  32768, HEAPCAPS_EMU_NONE = no reserve pool. */
     long psram_reserve_internal;
     bool quiet; /**< do not print the startup log */
+    /** The application uses himem (esp32/himem.h; ESP32 with
+     *  CONFIG_SPIRAM_BANKSWITCH_ENABLE): the last himem_reserve 32 KiB pages
+     *  of the PSRAM address window become himem's window, taken from the
+     *  PSRAM heap. Default: on when psram_size exceeds the 4 MiB the ESP32
+     *  maps (the rest is reachable only through himem), else off. */
+    heapcaps_emu_switch_t himem;
+    /** CONFIG_SPIRAM_BANKSWITCH_RESERVE: window pages, 1-62; 0 = 8. */
+    int himem_reserve;
 } heapcaps_emu_options_t;
 
 /**

@@ -67,6 +67,9 @@ typedef struct {
     bool default_memprot;  /**< CONFIG_ESP_SYSTEM_MEMPROT default */
     bool default_rtc_heap; /**< CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP default */
     uint32_t max_psram;    /**< bytes of PSRAM the data window maps; 0 = no PSRAM */
+    /** Largest PSRAM accepted, bank-switched beyond max_psram (ESP32 himem);
+     *  0 = max_psram. */
+    uint32_t max_physical_psram;
 } heapcaps_chip_t;
 
 /** Run-time choices of an application that shape its heap. */

@@ -131,4 +131,5 @@ const heapcaps_chip_t heapcaps_chip_esp32 = {
      * table (dual-core reservations) does not describe. */
     .default_rtc_heap = false,
     .max_psram = 0x400000,
+    .max_physical_psram = 0x1000000, /* himem: 16 MiB, 384 banks above the window */
 };
