@@ -501,6 +501,56 @@ static void test_quiet_prints_only_the_table(void **state)
     run_free(&run);
 }
 
+/* The whole file at `path` (NUL-terminated), or fail. */
+static char *read_whole_file(const char *path)
+{
+    FILE *file = fopen(path, "r");
+    assert_non_null(file);
+    char *text = NULL;
+    size_t length = 0, room = 0;
+    int c;
+    while ((c = fgetc(file)) != EOF) {
+        if (length + 1 >= room) {
+            room = room ? 2 * room : 4096;
+            text = realloc(text, room);
+            assert_non_null(text);
+        }
+        text[length++] = (char)c;
+    }
+    fclose(file);
+    assert_true(length > 0);
+    text[length] = '\0';
+    return text;
+}
+
+static void test_boot_svg_draws_every_heap(void **state)
+{
+    (void)state;
+    char path[512];
+    write_temp_file(path, sizeof(path), "");
+    run_t run = run_cli((const char *const[]){"boot", "--quiet", "--svg", path, NULL});
+    expect_status(&run, 0);
+    char *svg = read_whole_file(path);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "</svg>"));
+    /* ESP32's five heaps, each a group; the first is DRAM at 0x3ffae6e0. */
+    size_t heaps = 0;
+    for (const char *p = svg; (p = strstr(p, "class=\"heap\"")); p++) {
+        heaps++;
+    }
+    assert_int_equal(heaps, 5);
+    assert_non_null(strstr(svg, "data-start=\"0x3ffae6e0\""));
+    free(svg);
+    remove(path);
+    run_free(&run);
+
+    run =
+        run_cli((const char *const[]){"boot", "--quiet", "--svg", "/nonexistent/dir/x.svg", NULL});
+    expect_status(&run, 1);
+    expect_text(&run, run.err, "cannot write /nonexistent/dir/x.svg");
+    run_free(&run);
+}
+
 static const char sdkconfig_text[] = "#\n"
                                      "# Automatically generated file. DO NOT EDIT.\n"
                                      "#\n"
@@ -704,6 +754,7 @@ int main(void)
         cmocka_unit_test_setup(test_bad_himem_values_name_the_option, setup_cli),
         cmocka_unit_test_setup(test_himem_on_another_chip_is_a_boot_failure, setup_cli),
         cmocka_unit_test_setup(test_quiet_prints_only_the_table, setup_cli),
+        cmocka_unit_test_setup(test_boot_svg_draws_every_heap, setup_cli),
         cmocka_unit_test_setup(test_sdkconfig_sets_target_psram_and_rtc_heap, setup_cli),
         cmocka_unit_test_setup(test_command_line_wins_over_sdkconfig, setup_cli),
         cmocka_unit_test_setup(test_sdkconfig_psram_auto_size_is_announced, setup_cli),

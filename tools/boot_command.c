@@ -17,6 +17,7 @@
 #include "boot_options.h"
 #include "boot_settings.h"
 #include "commands.h"
+#include "heap_svg.h"
 #include "heap_table.h"
 #include "heapcaps/emu.h"
 #include "heapcaps/heap_caps_ext.h"
@@ -104,6 +105,7 @@ void boot_command_usage(FILE *out)
                  "\n"
                  "options:\n");
     boot_options_usage(out);
+    fprintf(out, "  %-26s  %s\n", "--svg FILE", "a picture of every heap after the boot");
     fprintf(out, "  %-26s  %s\n", "--help", "show this text");
     fprintf(out, "\nSizes are bytes, or K/M multiples (64K, 2M). Targets: ");
     print_known_targets(out);
@@ -236,13 +238,23 @@ int boot_option_take(const char *command, int argc, char **argv, int *index,
 
 typedef enum { PARSE_OK, PARSE_HELP, PARSE_ERROR } parse_result_t;
 
-/* Read the words after "boot": "--name value", "--name=value" or "--flag". */
-static parse_result_t parse_command_line(int argc, char **argv, boot_settings_t *settings)
+/* Read the words after "boot": "--name value", "--name=value" or "--flag";
+ * --svg FILE is the command's own. */
+static parse_result_t parse_command_line(int argc, char **argv, boot_settings_t *settings,
+                                         const char **svg_path)
 {
     for (int i = 0; i < argc; i++) {
         const char *word = argv[i];
         if (!strcmp(word, "--help") || !strcmp(word, "-h")) {
             return PARSE_HELP;
+        }
+        if (!strcmp(word, "--svg")) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "heapcaps boot: --svg needs a value (FILE)\n");
+                return PARSE_ERROR;
+            }
+            *svg_path = argv[++i];
+            continue;
         }
         int taken = boot_option_take("heapcaps boot", argc, argv, &i, settings);
         if (taken < 0) {
@@ -379,7 +391,8 @@ int boot_command(int argc, char **argv)
 {
     boot_settings_t command_line;
     memset(&command_line, 0, sizeof(command_line));
-    switch (parse_command_line(argc, argv, &command_line)) {
+    const char *svg_path = NULL;
+    switch (parse_command_line(argc, argv, &command_line, &svg_path)) {
     case PARSE_HELP:
         boot_command_usage(stdout);
         return EXIT_STATUS_OK;
@@ -410,6 +423,18 @@ int boot_command(int argc, char **argv)
     heap_table_print(stdout, target);
     himem_summary_print(stdout);
     fflush(stdout);
+    int status = EXIT_STATUS_OK;
+    if (svg_path) {
+        FILE *file = fopen(svg_path, "w");
+        char title[128];
+        snprintf(title, sizeof(title), "%s after its boot", target);
+        heap_svg_map_options_t map = {.title = title};
+        bool written = file && heap_svg_write_map(file, &map);
+        if (!file || fclose(file) != 0 || !written) {
+            fprintf(stderr, "heapcaps boot: cannot write %s\n", svg_path);
+            status = EXIT_STATUS_FAILED;
+        }
+    }
     heapcaps_emu_shutdown();
-    return EXIT_STATUS_OK;
+    return status;
 }
