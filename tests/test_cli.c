@@ -551,6 +551,189 @@ static void test_boot_svg_draws_every_heap(void **state)
     run_free(&run);
 }
 
+/* ------------------------------------------------------------ replay */
+
+#ifndef HEAPCAPS_EXAMPLE_TRACES
+#error "HEAPCAPS_EXAMPLE_TRACES: the directory of examples/traces (tests/CMakeLists.txt)"
+#endif
+
+/* A CSV trace that fragments ESP32-C3's heap: 80 blocks of 4 KiB (nearly all
+ * of it), every other one freed, then 12 KiB asked for (about 160 KiB free in
+ * 4 KiB holes), then 1 MiB (more than the chip has). */
+static char *fragmenting_csv(void)
+{
+    size_t room = 64 * 1024, used = 0;
+    char *text = malloc(room);
+    assert_non_null(text);
+    used += (size_t)snprintf(text + used, room - used,
+                             "# built by the test\nop,id,size,caps,alignment,timestamp\n");
+    for (int i = 0; i < 80; i++) {
+        used += (size_t)snprintf(text + used, room - used, "malloc,b%d,4096,,,%d\n", i, i);
+    }
+    for (int i = 0; i < 80; i += 2) {
+        used += (size_t)snprintf(text + used, room - used, "free,b%d,,,,%d\n", i, 100 + i);
+    }
+    used += (size_t)snprintf(text + used, room - used, "malloc,big,12288,,,200\n");
+    used += (size_t)snprintf(text + used, room - used, "malloc,huge,1048576,,,201\n");
+    assert_true(used < room);
+    return text;
+}
+
+static void test_replay_tells_fragmentation_from_out_of_memory(void **state)
+{
+    (void)state;
+    char path[512];
+    char *csv = fragmenting_csv();
+    write_temp_file(path, sizeof(path), csv);
+    free(csv);
+    run_t run = run_cli((const char *const[]){"replay", path, "--target", "esp32c3", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "122 operations on 82 blocks");
+    expect_text(&run, run.out, "2 failed");
+    expect_text(&run, run.out, "Failed requests: 2 (1 of them from fragmentation");
+    expect_text(&run, run.out,
+                "op 120 (line 123): malloc of 12288 bytes, caps 0x1000 (malloc() policy): FRAGMENTATION");
+    expect_text(&run, run.out,
+                "op 121 (line 124): malloc of 1048576 bytes, caps 0x1000 (malloc() policy): out of memory");
+    /* The blocks between the holes are named by the line that allocated them. */
+    expect_text(&run, run.out, "the live allocations that fragment the heap most");
+    expect_text(&run, run.out, "malloc(4096) at line");
+    run_free(&run);
+
+    run = run_cli((const char *const[]){"replay", path, "--target", "esp32c3", "--json", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "\"cause\": \"fragmentation\"");
+    expect_text(&run, run.out, "\"cause\": \"out of memory\"");
+    expect_text(&run, run.out, "\"line\": 123, \"kind\": \"malloc\", \"size\": 12288");
+    assert_int_equal(run.out[0], '{');
+    run_free(&run);
+
+    /* The same trace where there is room: the failures disappear. */
+    run = run_cli((const char *const[]){"replay", path, "--target", "esp32c3", "--what-if",
+                                        "target=esp32s3,psram=2M", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out,
+                "What if target=esp32s3,psram=2M: 0 failed (was 2): 2 disappear, 0 new.");
+    expect_text(&run, run.out, "succeeds now: op 120 (line 123), malloc of 12288 bytes");
+    run_free(&run);
+    remove(path);
+}
+
+static void test_replay_of_the_example_fragmented_trace_fails_from_fragmentation(void **state)
+{
+    (void)state;
+    run_t run = run_cli((const char *const[]){"replay", HEAPCAPS_EXAMPLE_TRACES "/fragmented.csv",
+                                              "--target", "esp32", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "Failed requests: 1 (1 of them from fragmentation");
+    run_free(&run);
+}
+
+static void test_replay_of_a_device_dump_infers_the_frees(void **state)
+{
+    (void)state;
+    const char *dump = HEAPCAPS_EXAMPLE_TRACES "/wifi_packets.dump.txt";
+    run_t run =
+        run_cli((const char *const[]){"replay", dump, "--target", "esp32", "--psram", "4M", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "(esp-idf-dump v5.5+): 590 operations on 324 blocks");
+    expect_text(&run, run.out, "Free times are inferred");
+    expect_text(&run, run.out, "placed at the end (--frees late)");
+    run_free(&run);
+    run = run_cli((const char *const[]){"replay", dump, "--target", "esp32", "--psram", "4M",
+                                        "--frees", "early", "--json", NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "\"frees_inferred\": true");
+    expect_text(&run, run.out, "\"free_policy\": \"early\"");
+    run_free(&run);
+}
+
+static void test_replay_draws_the_map_and_the_plot(void **state)
+{
+    (void)state;
+    char map[512], plot[512], csv_path[512];
+    char *csv = fragmenting_csv();
+    write_temp_file(csv_path, sizeof(csv_path), csv);
+    free(csv);
+    write_temp_file(map, sizeof(map), "");
+    write_temp_file(plot, sizeof(plot), "");
+    run_t run = run_cli((const char *const[]){"replay", csv_path, "--target", "esp32c3", "--svg",
+                                              map, "--plot", plot, "--top", "3", NULL});
+    expect_status(&run, 0);
+    char *svg = read_whole_file(map);
+    assert_non_null(strstr(svg, "class=\"heap\""));
+    assert_non_null(strstr(svg, "after operation 120 (the first failure)"));
+    /* The three culprits are marked. */
+    assert_non_null(strstr(svg, "data-label=\"#3\""));
+    free(svg);
+    svg = read_whole_file(plot);
+    assert_non_null(strstr(svg, "class=\"series fragmentation\""));
+    assert_non_null(strstr(svg, "class=\"failure\" data-op=\"120\""));
+    free(svg);
+    remove(map);
+    remove(plot);
+    remove(csv_path);
+    run_free(&run);
+}
+
+static void test_replay_caps_map_gives_callers_their_caps(void **state)
+{
+    (void)state;
+    char trace[512], map[512];
+    write_temp_file(trace, sizeof(trace),
+                    "op,id,size,caps,alignment,timestamp,callers\n"
+                    "malloc,a,100,,,1,0x400d1234:0x400d0000\n"
+                    "malloc,b,100,,,2,0x400d9999\n");
+    write_temp_file(map, sizeof(map), "# caller caps\n0x400d1234 SPIRAM|8BIT\n");
+    /* No PSRAM on an ESP32-C3: the mapped request fails, the other does not. */
+    run_t run = run_cli(
+        (const char *const[]){"replay", trace, "--target", "esp32c3", "--caps-map", map, NULL});
+    expect_status(&run, 0);
+    expect_text(&run, run.out, "op 0 (line 2): malloc of 100 bytes, caps 0x404 (by caller): out of memory");
+    expect_text(&run, run.out, "1 failed");
+    run_free(&run);
+    write_temp_file(map, sizeof(map), "0x400d1234 NOT_A_CAP\n");
+    run = run_cli((const char *const[]){"replay", trace, "--caps-map", map, NULL});
+    expect_status(&run, 2);
+    expect_text(&run, run.err, ":1: expected 'CALLER CAPS'");
+    run_free(&run);
+    remove(trace);
+    remove(map);
+}
+
+static void test_replay_rejects_malformed_input_with_its_line(void **state)
+{
+    (void)state;
+    char path[512];
+    write_temp_file(path, sizeof(path),
+                    "op,id,size,caps,alignment,timestamp\nmalloc,a,10,,,\nmalloc,b,ten,,,\n");
+    run_t run = run_cli((const char *const[]){"replay", path, NULL});
+    expect_status(&run, 2);
+    expect_text(&run, run.err, "line 3");
+    expect_text(&run, run.err, "'ten'");
+    assert_int_equal(run.out[0], '\0');
+    run_free(&run);
+    write_temp_file(path, sizeof(path), "\x01\x02 this is no trace\n");
+    run = run_cli((const char *const[]){"replay", path, NULL});
+    expect_status(&run, 2);
+    run_free(&run);
+    remove(path);
+    static const char *const bad[][6] = {
+        {"replay", NULL},
+        {"replay", "/nonexistent/trace.csv", NULL},
+        {"replay", "a.csv", "--at", "sometime", NULL},
+        {"replay", "a.csv", "--frees", "never", NULL},
+        {"replay", "a.csv", "--what-if", "colour=blue", NULL},
+        {"replay", "a.csv", "--top", "0", NULL},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run = run_cli(bad[i]);
+        expect_status(&run, 2);
+        assert_true(run.err[0] != '\0');
+        run_free(&run);
+    }
+}
+
 static const char sdkconfig_text[] = "#\n"
                                      "# Automatically generated file. DO NOT EDIT.\n"
                                      "#\n"
@@ -755,6 +938,13 @@ int main(void)
         cmocka_unit_test_setup(test_himem_on_another_chip_is_a_boot_failure, setup_cli),
         cmocka_unit_test_setup(test_quiet_prints_only_the_table, setup_cli),
         cmocka_unit_test_setup(test_boot_svg_draws_every_heap, setup_cli),
+        cmocka_unit_test_setup(test_replay_tells_fragmentation_from_out_of_memory, setup_cli),
+        cmocka_unit_test_setup(test_replay_of_the_example_fragmented_trace_fails_from_fragmentation,
+                               setup_cli),
+        cmocka_unit_test_setup(test_replay_of_a_device_dump_infers_the_frees, setup_cli),
+        cmocka_unit_test_setup(test_replay_draws_the_map_and_the_plot, setup_cli),
+        cmocka_unit_test_setup(test_replay_caps_map_gives_callers_their_caps, setup_cli),
+        cmocka_unit_test_setup(test_replay_rejects_malformed_input_with_its_line, setup_cli),
         cmocka_unit_test_setup(test_sdkconfig_sets_target_psram_and_rtc_heap, setup_cli),
         cmocka_unit_test_setup(test_command_line_wins_over_sdkconfig, setup_cli),
         cmocka_unit_test_setup(test_sdkconfig_psram_auto_size_is_announced, setup_cli),

@@ -22,6 +22,11 @@ enum {
 int boot_command(int argc, char **argv);
 void boot_command_usage(FILE *out);
 
+/* `heapcaps replay FILE [options]`: replay a heap trace on an emulated chip
+ * and report how the heap fared (replay_command.c). */
+int replay_command(int argc, char **argv);
+void replay_command_usage(FILE *out);
+
 /* `heapcaps demo [--size BYTES]`: one heap, a few allocations, the figures
  * after each step (demo_command.c). */
 int demo_command(int argc, char **argv);

@@ -1,8 +1,9 @@
 /*
  * heapcaps.c — the heapcaps command-line program: picks the command and runs
- * it (boot_command.c, demo_command.c).
+ * it (boot_command.c, replay_command.c, demo_command.c).
  *
  *   heapcaps boot [options]     boot an emulated chip, print its startup log and heaps
+ *   heapcaps replay FILE [...]  replay a heap trace on an emulated chip and report
  *   heapcaps demo [--size N]    one heap, a few allocations, the figures after each
  *
  * SPDX-License-Identifier: Apache-2.0
@@ -23,6 +24,9 @@ static void usage(FILE *out)
             "  boot [options]        boot an emulated chip (default esp32): print the startup\n"
             "                        log a device prints and the heaps by capability\n"
             "                        (heapcaps boot --help lists the options)\n"
+            "  replay FILE [options] replay a heap trace (a device's heap_trace_dump(), or\n"
+            "                        CSV/JSONL) on an emulated chip: peak use, failures\n"
+            "                        and why, fragmentation, pictures (--help)\n"
             "  demo [--size BYTES]   register one heap (default 65536 bytes), allocate,\n"
             "                        free, and print the heap figures after each step\n"
             "  --help                show this text\n"
@@ -68,6 +72,9 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "boot")) {
         return boot_command(argc - 2, argv + 2);
+    }
+    if (!strcmp(argv[1], "replay")) {
+        return replay_command(argc - 2, argv + 2);
     }
     if (!strcmp(argv[1], "demo")) {
         return demo_command(argc - 2, argv + 2);
