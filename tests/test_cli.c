@@ -591,10 +591,12 @@ static void test_replay_tells_fragmentation_from_out_of_memory(void **state)
     expect_text(&run, run.out, "122 operations on 82 blocks");
     expect_text(&run, run.out, "2 failed");
     expect_text(&run, run.out, "Failed requests: 2 (1 of them from fragmentation");
-    expect_text(&run, run.out,
-                "op 120 (line 123): malloc of 12288 bytes, caps 0x1000 (malloc() policy): FRAGMENTATION");
-    expect_text(&run, run.out,
-                "op 121 (line 124): malloc of 1048576 bytes, caps 0x1000 (malloc() policy): out of memory");
+    expect_text(
+        &run, run.out,
+        "op 120 (line 123): malloc of 12288 bytes, caps 0x1000 (malloc() policy): FRAGMENTATION");
+    expect_text(
+        &run, run.out,
+        "op 121 (line 124): malloc of 1048576 bytes, caps 0x1000 (malloc() policy): out of memory");
     /* The blocks between the holes are named by the line that allocated them. */
     expect_text(&run, run.out, "the live allocations that fragment the heap most");
     expect_text(&run, run.out, "malloc(4096) at line");
@@ -689,7 +691,8 @@ static void test_replay_caps_map_gives_callers_their_caps(void **state)
     run_t run = run_cli(
         (const char *const[]){"replay", trace, "--target", "esp32c3", "--caps-map", map, NULL});
     expect_status(&run, 0);
-    expect_text(&run, run.out, "op 0 (line 2): malloc of 100 bytes, caps 0x404 (by caller): out of memory");
+    expect_text(&run, run.out,
+                "op 0 (line 2): malloc of 100 bytes, caps 0x404 (by caller): out of memory");
     expect_text(&run, run.out, "1 failed");
     run_free(&run);
     write_temp_file(map, sizeof(map), "0x400d1234 NOT_A_CAP\n");

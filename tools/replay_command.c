@@ -454,7 +454,9 @@ static void print_report_text(FILE *out, const replay_options_t *options, const 
                     "  op %llu (line %u): %s of %u bytes, caps 0x%x%s: %s — %zu bytes free in the "
                     "heaps that could serve it, largest block %zu\n",
                     (unsigned long long)f->op, op->line, kind_name(op->kind), op->size, f->caps,
-                    f->policy ? " (malloc() policy)" : op->caps ? "" : " (by caller)",
+                    f->policy  ? " (malloc() policy)"
+                    : op->caps ? ""
+                               : " (by caller)",
                     f->fragmented ? "FRAGMENTATION" : "out of memory", f->free, f->largest);
         }
         if (r->failure_count > 50) {
