@@ -301,6 +301,17 @@ size_t MH_PUBLIC(multi_heap_free_size)(multi_heap_handle_t heap)
     return heap ? counter_read(&heap->free_bytes) : 0;
 }
 
+size_t MH_PUBLIC(heapcaps_multi_heap_largest_free_block)(multi_heap_handle_t heap)
+{
+    if (!heap) {
+        return 0;
+    }
+    mh_lock(heap);
+    size_t largest = tlsf_largest_request(core_of(heap));
+    mh_unlock(heap);
+    return largest;
+}
+
 size_t MH_PUBLIC(multi_heap_minimum_free_size)(multi_heap_handle_t heap)
 {
     return heap ? counter_read(&heap->minimum_free_bytes) : 0;

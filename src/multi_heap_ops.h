@@ -85,6 +85,7 @@ size_t multi_heap_get_allocated_size_impl(multi_heap_handle_t heap, void *p);
 size_t multi_heap_get_full_block_size_impl(multi_heap_handle_t heap, void *p);
 size_t multi_heap_free_size_impl(multi_heap_handle_t heap);
 size_t multi_heap_minimum_free_size_impl(multi_heap_handle_t heap);
+size_t heapcaps_multi_heap_largest_free_block_impl(multi_heap_handle_t heap);
 void multi_heap_get_info_impl(multi_heap_handle_t heap, multi_heap_info_t *info);
 void *multi_heap_find_containing_block_impl(multi_heap_handle_t heap, void *ptr);
 

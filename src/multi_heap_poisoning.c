@@ -384,6 +384,11 @@ static size_t less_poison(size_t bytes)
     return bytes > POISON ? bytes - POISON : 0;
 }
 
+size_t heapcaps_multi_heap_largest_free_block(multi_heap_handle_t heap)
+{
+    return less_poison(heapcaps_multi_heap_largest_free_block_impl(heap));
+}
+
 size_t multi_heap_free_size(multi_heap_handle_t heap)
 {
     return less_poison(multi_heap_free_size_impl(heap));

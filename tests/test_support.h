@@ -160,6 +160,8 @@ static inline void assert_largest_is_exact(multi_heap_handle_t heap)
 {
     multi_heap_info_t info;
     multi_heap_get_info(heap, &info);
+    /* The constant-time query agrees with the walk. */
+    assert_int_equal(heapcaps_multi_heap_largest_free_block(heap), info.largest_free_block);
     /* The low-water mark as the heap keeps it (reported figures may be
      * less the poisoning), to put back after the probe. */
     size_t raw_minimum = multi_heap_reset_minimum_free_bytes(heap);

@@ -33,6 +33,13 @@ size_t heapcaps_multi_heap_min_region_size(void);
 size_t heapcaps_multi_heap_overhead(multi_heap_handle_t heap);
 
 /**
+ * multi_heap_get_info()'s largest_free_block alone, in constant time (no walk
+ * of the heap's blocks): the largest request multi_heap_malloc() serves now.
+ * NULL heap: 0.
+ */
+size_t heapcaps_multi_heap_largest_free_block(multi_heap_handle_t heap);
+
+/**
  * multi_heap_check() that says what is wrong: returns true if the heap is
  * intact, else false with the first fault in *fault (if not NULL). Never
  * follows a damaged pointer out of the heap, never loops. NULL heap: false.
