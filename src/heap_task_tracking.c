@@ -917,11 +917,6 @@ static bool legacy_block(void *payload, size_t block_size, int used, void *user)
     }
     char *block = (char *)payload + MULTI_HEAP_POISON_HEAD;
     void *owner = owner_of(block);
-    if (owner && !task_find(owner, false)) {
-        /* Handed out by its heap but not yet given its owner: an allocation
-         * under way while this walk runs, counted by the next query. */
-        return true;
-    }
     size_t size = multi_heap_get_allocated_size(walk->heap, block);
     if (params->totals) {
         size_t i = 0;
