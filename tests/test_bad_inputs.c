@@ -314,6 +314,7 @@ static void mh_queries_on_null_heap(void **state)
     assert_int_equal(info.total_blocks, 0);
     assert_int_equal(multi_heap_free_size(NULL), 0);
     assert_int_equal(multi_heap_minimum_free_size(NULL), 0);
+    assert_int_equal(heapcaps_multi_heap_largest_free_block(NULL), 0);
     assert_nothing_changed();
 }
 
