@@ -97,35 +97,34 @@ static bool write_all(int fd, const char *data, size_t length, off_t offset)
 
 /* Copy [start, end) of object `from` into object `to`: in the kernel
  * (copy_file_range: no pass through the process's memory, so tools watching
- * that memory, such as the sanitizer view, see nothing), or where the kernel
- * cannot, by writing the mapped bytes at `mapped`. */
-static bool copy_range(int from, int to, off_t start, off_t end, const char *mapped)
+ * the chip's memory, such as the sanitizer view, see nothing), or where the
+ * kernel cannot, through a static buffer (no malloc in a forked child of a
+ * threaded process). */
+static bool copy_range(int from, int to, off_t start, off_t end)
 {
+    static char buffer[64 * 1024];
     loff_t in = start, out = start; /* 64-bit even where off_t is not */
     while (in < end) {
         ssize_t done = copy_file_range(from, &in, to, &out, (size_t)(end - in), 0);
-        if (done > 0) {
+        if (done > 0 || (done < 0 && errno == EINTR)) {
             continue;
         }
-        if (done < 0 && errno == EINTR) {
-            continue;
+        size_t chunk = (size_t)(end - in) < sizeof(buffer) ? (size_t)(end - in) : sizeof(buffer);
+        ssize_t got = pread(from, buffer, chunk, (off_t)in);
+        if (got <= 0 || !write_all(to, buffer, (size_t)got, (off_t)in)) {
+            return false;
         }
-        if (done < 0 &&
-            (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP) &&
-            in == start) {
-            return write_all(to, mapped, (size_t)(end - start), start);
-        }
-        return false;
+        in += got;
+        out = in;
     }
     return true;
 }
 
-/* Copy the pages of `span` that hold data (holes stay holes: an untouched
- * PSRAM costs nothing) from object `from` into object `to`. */
-static bool copy_span(const emu_memory_t *memory, const emu_span_t *span, int from, int to)
+/* Copy the pages of [start, end) of object `from` that hold data (holes stay
+ * holes: an untouched PSRAM costs nothing) into object `to`. */
+static bool copy_data(int from, int to, off_t start, off_t end)
 {
-    off_t position = (off_t)span->offset;
-    off_t end = position + (off_t)span_length(span);
+    off_t position = start;
     while (position < end) {
         off_t data = lseek(from, position, SEEK_DATA);
         off_t hole = end;
@@ -142,50 +141,8 @@ static bool copy_span(const emu_memory_t *memory, const emu_span_t *span, int fr
                 hole = end;
             }
         }
-        if (!copy_range(from, to, data, hole,
-                        span_host(memory, span) + (data - (off_t)span->offset))) {
+        if (!copy_range(from, to, data, hole)) {
             return false;
-        }
-        position = hole;
-    }
-    return true;
-}
-
-/* Copy the data of object `from` (holes stay holes) into `to`, through a
- * static buffer where the kernel cannot copy between them (no malloc in a
- * forked child of a threaded process). */
-static bool copy_object(int from, int to, uint64_t size)
-{
-    static char buffer[64 * 1024];
-    off_t position = 0, end = (off_t)size;
-    while (position < end) {
-        off_t data = lseek(from, position, SEEK_DATA);
-        if (data < 0 && errno == ENXIO) {
-            break;
-        }
-        off_t hole = end;
-        if (data < 0) {
-            data = position;
-        } else {
-            hole = lseek(from, data, SEEK_HOLE);
-            if (hole < 0 || hole > end) {
-                hole = end;
-            }
-        }
-        loff_t in = data, out = data;
-        while (in < hole) {
-            ssize_t done = copy_file_range(from, &in, to, &out, (size_t)(hole - in), 0);
-            if (done > 0 || (done < 0 && errno == EINTR)) {
-                continue;
-            }
-            size_t chunk =
-                (size_t)(hole - in) < sizeof(buffer) ? (size_t)(hole - in) : sizeof(buffer);
-            ssize_t got = pread(from, buffer, chunk, (off_t)in);
-            if (got <= 0 || !write_all(to, buffer, (size_t)got, (off_t)in)) {
-                return false;
-            }
-            in += got;
-            out = in;
         }
         position = hole;
     }
@@ -213,21 +170,9 @@ static void give_child_its_own_memory(void)
         }
         int copy = memfd_create("heapcaps-forked", MFD_CLOEXEC);
         bool ok = copy >= 0 && ftruncate(copy, (off_t)memory->object_size[object]) == 0;
-        /* Pages shown somewhere else than their span (himem's window): the
-         * spans' addresses no longer show all of the object, so all of it
-         * is copied from the object itself. */
-        bool remapped = false;
-        for (size_t i = 0; i < memory->remap_count; i++) {
-            remapped |= memory->remaps[i].object == object;
-        }
-        if (ok && remapped) {
-            ok = copy_object(parent_fd, copy, memory->object_size[object]);
-        }
-        for (size_t i = 0; ok && !remapped && i < memory->span_count; i++) {
-            if (memory->spans[i].object == object) {
-                ok = copy_span(memory, &memory->spans[i], parent_fd, copy);
-            }
-        }
+        /* All of the object's data (its holes stay holes): the spans show
+         * it, and himem's remapped pages show parts of it elsewhere. */
+        ok = ok && copy_data(parent_fd, copy, 0, (off_t)memory->object_size[object]);
         for (size_t i = 0; ok && i < memory->span_count; i++) {
             const emu_span_t *span = &memory->spans[i];
             char *host = span_host(memory, span);

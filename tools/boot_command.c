@@ -425,13 +425,10 @@ int boot_command(int argc, char **argv)
     fflush(stdout);
     int status = EXIT_STATUS_OK;
     if (svg_path) {
-        FILE *file = fopen(svg_path, "w");
         char title[128];
         snprintf(title, sizeof(title), "%s after its boot", target);
         heap_svg_map_options_t map = {.title = title};
-        bool written = file && heap_svg_write_map(file, &map);
-        if (!file || fclose(file) != 0 || !written) {
-            fprintf(stderr, "heapcaps boot: cannot write %s\n", svg_path);
+        if (!heap_svg_save_map("heapcaps boot", svg_path, &map)) {
             status = EXIT_STATUS_FAILED;
         }
     }

@@ -14,6 +14,7 @@
  */
 #include "heap_svg.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -1109,4 +1110,43 @@ bool heap_svg_write_plot(FILE *out, const heap_series_t *series, size_t series_c
     bool ok = finish(svg);
     free(svg);
     return ok;
+}
+
+/* ---- into files ---------------------------------------------------------- */
+
+static FILE *open_output(const char *command, const char *path)
+{
+    FILE *file = fopen(path, "w");
+    if (!file) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", command, path, strerror(errno));
+    }
+    return file;
+}
+
+/* Close `file` after a write that returned `written`; report a failure. */
+static bool close_output(const char *command, const char *path, FILE *file, bool written)
+{
+    int saved = errno;
+    bool closed = fclose(file) == 0;
+    if (!written || !closed) {
+        fprintf(stderr, "%s: cannot write %s: %s\n", command, path,
+                strerror(closed ? saved : errno));
+    }
+    return written && closed;
+}
+
+bool heap_svg_save_map(const char *command, const char *path, const heap_svg_map_options_t *options)
+{
+    FILE *file = open_output(command, path);
+    return file && close_output(command, path, file, heap_svg_write_map(file, options));
+}
+
+bool heap_svg_save_plot(const char *command, const char *path, const heap_series_t *series,
+                        size_t series_count, const uint64_t *failures, size_t failure_count,
+                        const char *title)
+{
+    FILE *file = open_output(command, path);
+    return file && close_output(command, path, file,
+                                heap_svg_write_plot(file, series, series_count, failures,
+                                                    failure_count, title));
 }

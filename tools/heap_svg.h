@@ -45,4 +45,13 @@ bool heap_svg_write_map(FILE *out, const heap_svg_map_options_t *options);
 bool heap_svg_write_plot(FILE *out, const heap_series_t *series, size_t series_count,
                          const uint64_t *failures, size_t failure_count, const char *title);
 
+/* The two pictures into the file at `path` (created or replaced). False,
+ * with "<command>: cannot write <path>: <reason>" on stderr, when the file
+ * cannot be written. */
+bool heap_svg_save_map(const char *command, const char *path,
+                       const heap_svg_map_options_t *options);
+bool heap_svg_save_plot(const char *command, const char *path, const heap_series_t *series,
+                        size_t series_count, const uint64_t *failures, size_t failure_count,
+                        const char *title);
+
 #endif /* HEAPCAPS_TOOLS_HEAP_SVG_H */

@@ -103,8 +103,10 @@ static bool parse_number(const char *text, uint64_t *out)
     return true;
 }
 
+typedef enum { PARSE_OK, PARSE_HELP, PARSE_ERROR } parse_result_t;
+
 /* Options of the command itself; chip options go to boot_option_take(). */
-static int parse_command_line(int argc, char **argv, replay_options_t *options)
+static parse_result_t parse_command_line(int argc, char **argv, replay_options_t *options)
 {
     options->top = DEFAULT_TOP;
     options->progress = isatty(fileno(stderr));
@@ -113,8 +115,7 @@ static int parse_command_line(int argc, char **argv, replay_options_t *options)
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t number;
         if (!strcmp(word, "--help") || !strcmp(word, "-h")) {
-            replay_command_usage(stdout);
-            return EXIT_STATUS_OK + 100; /* done, successfully */
+            return PARSE_HELP;
         }
         if (!strcmp(word, "--json")) {
             options->json = true;
@@ -130,7 +131,7 @@ static int parse_command_line(int argc, char **argv, replay_options_t *options)
                            !strcmp(word, "--top") || !strcmp(word, "--what-if");
         if (takes_value && !value) {
             fprintf(stderr, "%s: %s needs a value\n", COMMAND, word);
-            return EXIT_STATUS_USAGE;
+            return PARSE_ERROR;
         }
         if (!strcmp(word, "--svg")) {
             options->svg_path = argv[++i];
@@ -154,7 +155,7 @@ static int parse_command_line(int argc, char **argv, replay_options_t *options)
                         "%s: --at: '%s' is not worst, first-failure, end or an operation "
                         "number\n",
                         COMMAND, value);
-                return EXIT_STATUS_USAGE;
+                return PARSE_ERROR;
             }
         } else if (!strcmp(word, "--frees")) {
             i++;
@@ -162,46 +163,46 @@ static int parse_command_line(int argc, char **argv, replay_options_t *options)
                 options->frees = !strcmp(value, "late") ? TRACE_FREES_LATE : TRACE_FREES_EARLY;
             } else {
                 fprintf(stderr, "%s: --frees: '%s' is neither late nor early\n", COMMAND, value);
-                return EXIT_STATUS_USAGE;
+                return PARSE_ERROR;
             }
         } else if (!strcmp(word, "--sample") || !strcmp(word, "--top")) {
             i++;
             if (!parse_number(value, &number) || number == 0 || number > SIZE_MAX / 2) {
                 fprintf(stderr, "%s: %s: '%s' is not a positive whole number\n", COMMAND, word,
                         value);
-                return EXIT_STATUS_USAGE;
+                return PARSE_ERROR;
             }
             *(!strcmp(word, "--top") ? &options->top : &options->sample_every) = (size_t)number;
         } else if (!strcmp(word, "--what-if")) {
             i++;
             if (options->scenario_count == MAX_SCENARIOS) {
                 fprintf(stderr, "%s: at most %d --what-if scenarios\n", COMMAND, MAX_SCENARIOS);
-                return EXIT_STATUS_USAGE;
+                return PARSE_ERROR;
             }
             options->scenarios[options->scenario_count++] = value;
         } else if (word[0] == '-' && word[1] != '\0') {
             int taken = boot_option_take(COMMAND, argc, argv, &i, &options->chip);
             if (taken < 0) {
-                return EXIT_STATUS_USAGE;
+                return PARSE_ERROR;
             }
             if (taken == 0) {
                 fprintf(stderr, "%s: unknown option '%s' (see heapcaps replay --help)\n", COMMAND,
                         word);
-                return EXIT_STATUS_USAGE;
+                return PARSE_ERROR;
             }
         } else if (!options->path) {
             options->path = word;
         } else {
             fprintf(stderr, "%s: one trace file at a time ('%s' and '%s')\n", COMMAND,
                     options->path, word);
-            return EXIT_STATUS_USAGE;
+            return PARSE_ERROR;
         }
     }
     if (!options->path) {
         fprintf(stderr, "%s: which trace? (heapcaps replay FILE; see --help)\n", COMMAND);
-        return EXIT_STATUS_USAGE;
+        return PARSE_ERROR;
     }
-    return EXIT_STATUS_OK;
+    return PARSE_OK;
 }
 
 /* ---- caps by caller ---------------------------------------------------- */
@@ -650,47 +651,9 @@ static void print_report_json(FILE *out, const replay_options_t *options, const 
 
 /* ---- the command ---------------------------------------------------------- */
 
-static bool write_svg(const char *path, bool (*write)(FILE *, const void *), const void *what)
+/* The plot of the classes the chip has, failures marked. */
+static bool save_plot(const char *path, const replay_result_t *r, const char *title)
 {
-    FILE *file = fopen(path, "w");
-    if (!file) {
-        fprintf(stderr, "%s: cannot write %s: %s\n", COMMAND, path, strerror(errno));
-        return false;
-    }
-    bool ok = write(file, what);
-    ok = (fclose(file) == 0) && ok;
-    if (!ok) {
-        fprintf(stderr, "%s: writing %s failed\n", COMMAND, path);
-    }
-    return ok;
-}
-
-typedef struct {
-    const char *title;
-    const heap_svg_mark_t *marks;
-    size_t mark_count;
-} map_request_t;
-
-static bool write_map(FILE *file, const void *what)
-{
-    const map_request_t *request = what;
-    heap_svg_map_options_t options;
-    memset(&options, 0, sizeof(options));
-    options.title = request->title;
-    options.marks = request->marks;
-    options.mark_count = request->mark_count;
-    return heap_svg_write_map(file, &options);
-}
-
-typedef struct {
-    const replay_result_t *result;
-    const char *title;
-} plot_request_t;
-
-static bool write_plot(FILE *file, const void *what)
-{
-    const plot_request_t *request = what;
-    const replay_result_t *r = request->result;
     heap_series_t series[REPLAY_CLASS_COUNT];
     size_t count = 0;
     for (int c = 0; c < REPLAY_CLASS_COUNT; c++) {
@@ -700,12 +663,13 @@ static bool write_plot(FILE *file, const void *what)
     }
     uint64_t *failures = calloc(r->failure_count ? r->failure_count : 1, sizeof(*failures));
     if (!failures) {
+        fprintf(stderr, "%s: out of memory for %s\n", COMMAND, path);
         return false;
     }
     for (size_t i = 0; i < r->failure_count; i++) {
         failures[i] = r->failures[i].op;
     }
-    bool ok = heap_svg_write_plot(file, series, count, failures, r->failure_count, request->title);
+    bool ok = heap_svg_save_plot(COMMAND, path, series, count, failures, r->failure_count, title);
     free(failures);
     return ok;
 }
@@ -714,10 +678,16 @@ int replay_command(int argc, char **argv)
 {
     static replay_options_t options; /* large (settings with a path); one per process */
     memset(&options, 0, sizeof(options));
-    int status = parse_command_line(argc, argv, &options);
-    if (status != EXIT_STATUS_OK) {
-        return status == EXIT_STATUS_OK + 100 ? EXIT_STATUS_OK : status;
+    switch (parse_command_line(argc, argv, &options)) {
+    case PARSE_HELP:
+        replay_command_usage(stdout);
+        return EXIT_STATUS_OK;
+    case PARSE_ERROR:
+        return EXIT_STATUS_USAGE;
+    case PARSE_OK:
+        break;
     }
+    int status = EXIT_STATUS_OK;
     static caps_map_t caps_map;
     caps_map.count = 0;
     if (options.caps_map_path && !read_caps_map(options.caps_map_path, &caps_map)) {
@@ -816,8 +786,8 @@ int replay_command(int argc, char **argv)
                 marks[mark_count] = (heap_svg_mark_t){culprits[i].block, labels[mark_count]};
                 mark_count++;
             }
-            map_request_t request = {title, marks, mark_count};
-            ok = write_svg(options.svg_path, write_map, &request);
+            heap_svg_map_options_t map = {title, marks, mark_count};
+            ok = heap_svg_save_map(COMMAND, options.svg_path, &map);
         }
         replay_result_free(&at_moment);
     } else {
@@ -829,8 +799,7 @@ int replay_command(int argc, char **argv)
         char title[256];
         snprintf(title, sizeof(title), "%s on %s: fragmentation over time", options.path,
                  base.target);
-        plot_request_t request = {&base.result, title};
-        ok = write_svg(options.plot_path, write_plot, &request);
+        ok = save_plot(options.plot_path, &base.result, title);
     }
 
     /* What if: the same trace on other chip options. */
