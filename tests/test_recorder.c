@@ -154,6 +154,7 @@ static size_t check_trace(size_t *sizes, size_t room)
     size_t live_count = 0;
     rewind_lines();
     uint64_t last_time = 0;
+    bool first_line = true;
     for (const char *line = cursor; *line;) {
         const char *end = strchr(line, '\n');
         assert_non_null(end);
@@ -191,7 +192,17 @@ static size_t check_trace(size_t *sizes, size_t room)
         op.id = strtoull(field[1] + 2, NULL, 16);
         op.size = (size_t)strtoull(field[2], NULL, 10);
         uint64_t time = strtoull(field[5], NULL, 10);
-        assert_true(time >= last_time);
+        /* Never backwards, modulo the clock's width: the port's counter is
+         * an unsigned long, which wraps on a 32-bit host as ccount does. */
+        uint64_t step = time - last_time;
+        if (first_line) {
+            first_line = false;
+        } else if (sizeof(unsigned long) < sizeof(uint64_t)) {
+            step = (uint32_t)step;
+            assert_true(step <= UINT32_MAX / 2);
+        } else {
+            assert_true(time >= last_time);
+        }
         last_time = time;
         size_t found = live_count;
         for (size_t i = 0; i < live_count; ++i) {
